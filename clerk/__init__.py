@@ -1,0 +1,3 @@
+"""clerk: a keyboard-driven terminal workstation for an identity-card office."""
+
+__version__ = "0.1.0"
