@@ -1,0 +1,323 @@
+"""The database: one `Database` per process, SQLite (embedded) or PostgreSQL (psycopg 3).
+
+SQLite: WAL, synchronous=FULL, foreign_keys=ON, a busy timeout, and every write transaction opened
+with BEGIN IMMEDIATE (a deferred BEGIN that reads then writes fails at once with "database is
+locked" whatever the timeout). Reads use `db.read()`, a deferred transaction that never blocks
+writers in WAL mode. PostgreSQL: READ COMMITTED, row locks (`FOR UPDATE [SKIP LOCKED]`) where the
+services need them.
+
+Services own transactions: `with db.write() as s:` commits on success (and the audit event with
+it), rolls back on any exception.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clerk.errors import Failure, UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def default_sqlite_url() -> str:
+    from clerk.paths import user_data_dir
+
+    return f"sqlite:///{user_data_dir() / 'clerk.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Check a database URL; one clear line if it is not one we can use."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = url.strip()
+    try:
+        parsed = make_url(text)
+    except (ArgumentError, ValueError):
+        raise UsageError(f"not a database URL: {url!r} (expected sqlite:///FILE or "
+                         "postgresql+psycopg://USER@HOST/NAME)") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
+            raise UsageError(f"unsupported SQLite driver {parsed.drivername!r}; use sqlite:///FILE")
+        if parsed.database in (None, "", ":memory:"):
+            raise UsageError("an in-memory SQLite database cannot be shared; use sqlite:///FILE")
+        return parsed.render_as_string(hide_password=False)
+    if backend == "postgresql":
+        if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        else:
+            raise UsageError(f"unsupported PostgreSQL driver {parsed.drivername!r}; "
+                             "use postgresql+psycopg://")
+        if not parsed.database:
+            raise UsageError("the PostgreSQL URL names no database")
+        return parsed.render_as_string(hide_password=False)
+    raise UsageError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _sqlite_path(url: str) -> Path:
+    from sqlalchemy.engine import make_url
+
+    return Path(make_url(url).database or "")
+
+
+class Database:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 10000, password: str | None = None):
+        self.url = normalise_url(url)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._password = password
+        self._engine: Engine | None = None
+        self._read_engine: Engine | None = None
+
+    # -- engine ----------------------------------------------------------------------------------
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def dialect(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._create_engine()
+        return self._engine
+
+    def _create_engine(self) -> Engine:
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.engine import make_url
+
+        if self.is_sqlite:
+            path = _sqlite_path(self.url)
+            _prepare_sqlite_file(path)
+            engine = create_engine(
+                self.url,
+                connect_args={"timeout": self.busy_timeout_ms / 1000, "check_same_thread": False},
+            )
+            timeout = int(self.busy_timeout_ms)
+
+            @event.listens_for(engine, "connect")
+            def _on_connect(dbapi_conn, _record):
+                dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute(f"PRAGMA busy_timeout={timeout}")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _on_begin(conn):
+                if conn.get_execution_options().get("clerk_read"):
+                    conn.exec_driver_sql("BEGIN")
+                else:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        else:
+            url = make_url(self.url)
+            if self._password is not None and url.password is None:
+                url = url.set(password=self._password)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                                   connect_args={"connect_timeout": 10})
+        return engine
+
+    @property
+    def read_engine(self) -> Engine:
+        if self._read_engine is None:
+            self._read_engine = self.engine.execution_options(clerk_read=True)
+        return self._read_engine
+
+    # -- sessions --------------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite); commits at the end of the block."""
+        from sqlmodel import Session
+
+        with _translate_errors(self), Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction; never takes the write lock."""
+        from sqlmodel import Session
+
+        with _translate_errors(self), Session(self.read_engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._read_engine = None
+
+    # -- schema ----------------------------------------------------------------------------------
+    def alembic_config(self):
+        from alembic.config import Config as AlembicConfig
+
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["clerk_db"] = self
+        return cfg
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with _translate_errors(self), self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
+    def upgrade(self) -> tuple[str | None, str | None]:
+        """Apply pending migrations; returns (before, after). A no-op when already at head."""
+        from alembic import command
+
+        before = self.current_revision()
+        head = self.head_revision()
+        if before == head:
+            return before, head
+        if self.is_sqlite and before is not None:
+            # SQLite DDL is not transactional: keep a copy of the database before migrating.
+            path = _sqlite_path(self.url)
+            self.backup(path.with_name(f"{path.name}.pre-{head}.bak"))
+        with _translate_errors(self):
+            command.upgrade(self.alembic_config(), "head")
+        return before, self.current_revision()
+
+    def require_current(self) -> None:
+        """Refuse to work on a database whose schema is not the code's."""
+        current, head = self.current_revision(), self.head_revision()
+        if current != head:
+            if current is None:
+                raise Failure("the database has no clerk schema yet: run `clerk db upgrade` "
+                              "(or `clerk demo --seed-only` for a demo database)")
+            raise Failure(f"the database schema is at {current}, the program needs {head}: "
+                          "run `clerk db upgrade`")
+
+    # -- backup / restore ------------------------------------------------------------------------
+    def backup(self, dest: str | Path) -> Path:
+        """An online, consistent copy (SQLite backup API, or pg_dump custom format)."""
+        dest = Path(dest)
+        if dest.exists() and dest.is_dir():
+            raise UsageError(f"{dest} is a folder; give a file name")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".part")
+        if self.is_sqlite:
+            src = sqlite3.connect(str(_sqlite_path(self.url)), timeout=self.busy_timeout_ms / 1000)
+            try:
+                fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+                os.close(fd)
+                dst = sqlite3.connect(str(tmp))
+                try:
+                    src.backup(dst)  # all pages in one step: consistent even with writers
+                    dst.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    dst.close()
+            finally:
+                src.close()
+        else:
+            _run_pg_tool(["pg_dump", "--format=custom", "--no-owner", f"--file={tmp}"], self)
+        os.replace(tmp, dest)
+        return dest
+
+    def restore(self, src: str | Path) -> None:
+        """Replace the database's content with a backup made by `backup`."""
+        src = Path(src)
+        if not src.is_file():
+            raise UsageError(f"backup file {src} does not exist")
+        if self.is_sqlite:
+            try:
+                check = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+                ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+                has_schema = check.execute(
+                    "SELECT count(*) FROM sqlite_master WHERE name='alembic_version'"
+                ).fetchone()[0]
+                check.close()
+            except sqlite3.DatabaseError:
+                raise UsageError(f"{src} is not a clerk SQLite backup") from None
+            if ok != "ok" or not has_schema:
+                raise UsageError(f"{src} is not an intact clerk backup ({ok})")
+            self.dispose()
+            dest = _sqlite_path(self.url)
+            tmp = dest.with_name(dest.name + ".restore")
+            shutil.copyfile(src, tmp)
+            os.chmod(tmp, 0o600)
+            for suffix in ("-wal", "-shm"):
+                Path(str(dest) + suffix).unlink(missing_ok=True)
+            os.replace(tmp, dest)
+        else:
+            self.dispose()
+            _run_pg_tool(["pg_restore", "--clean", "--if-exists", "--no-owner",
+                          "--single-transaction", str(src)], self, dbname_flag=True)
+
+    def integrity_check(self) -> str:
+        if not self.is_sqlite:
+            return "ok"
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA integrity_check").scalar_one()
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the database file owner-only before SQLite does (it would use the umask)."""
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise Failure(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
+def _run_pg_tool(argv: list[str], db: Database, dbname_flag: bool = False) -> None:
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db.url)
+    tool = shutil.which(argv[0]) or f"/usr/lib/postgresql/15/bin/{argv[0]}"
+    env = dict(os.environ)
+    conn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    if db._password and url.password is None:
+        env["PGPASSWORD"] = db._password
+    args = [tool, *argv[1:], f"--dbname={conn}"]
+    try:
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600)
+    except FileNotFoundError:
+        raise Failure(f"{argv[0]} is not installed (Debian package postgresql-client)") from None
+    if done.returncode != 0:
+        raise Failure(f"{argv[0]} failed: {done.stderr.strip().splitlines()[-1:]}")
+
+
+@contextmanager
+def _translate_errors(db: Database) -> Iterator[None]:
+    """Turn connection failures into one clear line; everything else passes through."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        yield
+    except OperationalError as exc:
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        if "locked" in first or "could not serialize" in first:
+            raise Failure(f"the database is busy ({first}); try again") from exc
+        if "no such table" in first or ("relation" in first and "does not exist" in first):
+            raise Failure("the database has no clerk schema yet: run `clerk db upgrade`") from exc
+        raise Failure(f"database error: {first}") from exc

@@ -1,0 +1,1 @@
+"""The domain: tables, services and the pure policy engine. Never imports Textual."""

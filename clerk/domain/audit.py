@@ -1,0 +1,132 @@
+"""The audit trail: append-only and hash-chained with an HMAC whose key lives outside the database.
+
+Each event's id is the chain position (1, 2, 3, …) taken from the single `AuditHead` row, which is
+locked while appending, so concurrent writers on PostgreSQL cannot fork the chain (SQLite writers
+are already serialised by BEGIN IMMEDIATE). The event's hash is
+HMAC-SHA256(key, prev_hash || canonical JSON of the event). `verify` walks the chain and reports the
+first broken link; the newest hash is printed on the daily report, which catches a truncated tail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+from sqlmodel import select
+
+from clerk.domain.clock import utcnow
+from clerk.domain.models import AuditEvent, AuditHead
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from clerk.domain.auth import Actor
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    body = {
+        "id": event.id,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "user_id": event.user_id,
+        "username": event.username,
+        "counter": event.counter,
+        "terminal": event.terminal,
+        "action": event.action,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "before": event.before,
+        "after": event.after,
+    }
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def link_hash(key: bytes, prev_hash: str, event: AuditEvent) -> str:
+    return hmac.new(key, prev_hash.encode() + b"|" + _canonical(event), hashlib.sha256).hexdigest()
+
+
+def _dump(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def append(session: Session, key: bytes, actor: Actor | None, action: str, *,
+           subject_type: str = "", subject_id: int | None = None,
+           before: Any = None, after: Any = None, at: datetime | None = None) -> AuditEvent:
+    """Add one event to the chain inside the caller's transaction (commits with it)."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = AuditHead(id=1, seq=0, last_hash="")
+        session.add(head)
+        session.flush()
+    event = AuditEvent(
+        id=head.seq + 1,
+        at=at or utcnow(),
+        user_id=actor.user_id if actor else None,
+        username=actor.username if actor else "system",
+        counter=actor.counter if actor else None,
+        terminal=actor.terminal if actor else "",
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        before=_dump(before),
+        after=_dump(after),
+        prev_hash=head.last_hash,
+    )
+    event.hash = link_hash(key, head.last_hash, event)
+    session.add(event)
+    session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=event.id, last_hash=event.hash)
+    )
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    last_hash: str
+    broken_id: int | None = None
+    problem: str = ""
+
+
+def verify(session: Session, key: bytes, *, expected_last_hash: str | None = None,
+           batch: int = 5000) -> VerifyResult:
+    """Walk the chain in id order; the first broken link is reported with its id."""
+    prev_hash, expected_id, checked, last_id = "", 1, 0, 0
+    while True:
+        rows = session.exec(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for event in rows:
+            if event.id != expected_id:
+                return VerifyResult(False, checked, prev_hash, expected_id,
+                                    f"event {expected_id} is missing (next is {event.id})")
+            if event.prev_hash != prev_hash or link_hash(key, prev_hash, event) != event.hash:
+                return VerifyResult(False, checked, prev_hash, event.id,
+                                    f"event {event.id} was altered or re-chained")
+            prev_hash, expected_id, checked, last_id = event.hash, event.id + 1, checked + 1, event.id
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != checked or head.last_hash != prev_hash):
+        return VerifyResult(False, checked, prev_hash, checked + 1,
+                            f"the chain ends at {checked} but its head says {head.seq}: "
+                            "events were removed from the tail")
+    if expected_last_hash and expected_last_hash not in (prev_hash,):
+        found = session.exec(select(AuditEvent.id).where(AuditEvent.hash == expected_last_hash)
+                             ).first()
+        if found is None:
+            return VerifyResult(False, checked, prev_hash, None,
+                                "the hash printed on the report is not in the chain "
+                                "(the tail was truncated or rewritten)")
+    return VerifyResult(True, checked, prev_hash)
