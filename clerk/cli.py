@@ -35,11 +35,15 @@ class ArgumentParser(argparse.ArgumentParser):
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
-        "--db", metavar="URL", default=default,
+        "--db",
+        metavar="URL",
+        default=default,
         help="database URL (sqlite:///FILE or postgresql+psycopg://…); env CLERK_DB_URL",
     )
     parser.add_argument(
-        "--config", metavar="FILE", default=default,
+        "--config",
+        metavar="FILE",
+        default=default,
         help="configuration file (TOML); env CLERK_CONFIG",
     )
 
@@ -54,6 +58,12 @@ def build_parser() -> ArgumentParser:
     from clerk import __version__
 
     parser.add_argument("--version", action="version", version=f"clerk {__version__}")
+    parser.add_argument(
+        "--counter",
+        type=int,
+        metavar="N",
+        help="the counter this terminal serves (default: counter.number in config)",
+    )
     parent = ArgumentParser(add_help=False)
     _global_options(parent, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)

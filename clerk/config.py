@@ -90,8 +90,11 @@ class Config:
     source: str = "defaults"  # where the file came from, for `clerk config show`
 
     def sections(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name not in ("keymap", "source")}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("keymap", "source")
+        }
 
 
 RESERVED_ENV = {"CLERK_CONFIG", "CLERK_DB_URL", "CLERK_DATA_DIR"}
@@ -101,8 +104,16 @@ def _coerce(value: Any, kind: type, where: str, key: str) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false",
-                                                         "no", "off"):
+        if isinstance(value, str) and value.lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
             return value.lower() in ("1", "true", "yes", "on")
         raise UsageError(f"{where}: {key} must be true or false, not {value!r}")
     if kind is int:
@@ -155,8 +166,10 @@ def _validate(cfg: Config, where: str) -> None:
     try:
         ZoneInfo(cfg.office.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"{where}: office.timezone {cfg.office.timezone!r} is not a known "
-                         "time zone (e.g. Asia/Macau)") from None
+        raise UsageError(
+            f"{where}: office.timezone {cfg.office.timezone!r} is not a known "
+            "time zone (e.g. Asia/Macau)"
+        ) from None
     if cfg.ui.language not in LANGUAGES:
         raise UsageError(f"{where}: ui.language must be one of {', '.join(LANGUAGES)}")
     if cfg.printer.kind not in ("cups", "folder"):
@@ -164,7 +177,7 @@ def _validate(cfg: Config, where: str) -> None:
     if cfg.card_reader.kind not in ("pcsc", "virtual"):
         raise UsageError(f"{where}: card_reader.kind must be pcsc or virtual")
     if not (cfg.office.code.isdigit() and len(cfg.office.code) == 2):
-        raise UsageError(f"{where}: office.code must be two digits, e.g. \"01\"")
+        raise UsageError(f'{where}: office.code must be two digits, e.g. "01"')
     for key in ("opening", "closing"):
         value = getattr(cfg.office, key)
         hh, _, mm = value.partition(":")
@@ -174,8 +187,9 @@ def _validate(cfg: Config, where: str) -> None:
         if getattr(cfg.ui, name) < 0:
             raise UsageError(f"{where}: ui.{name} must not be negative")
     if cfg.security.max_failed_logins < 1 or cfg.security.lockout_minutes < 0:
-        raise UsageError(f"{where}: security.max_failed_logins must be ≥ 1 and "
-                         "security.lockout_minutes ≥ 0")
+        raise UsageError(
+            f"{where}: security.max_failed_logins must be ≥ 1 and security.lockout_minutes ≥ 0"
+        )
 
 
 def default_config_path(env: dict[str, str] | None = None) -> tuple[Path, bool]:
@@ -219,11 +233,11 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     for name, value in env.items():
         if not name.startswith("CLERK_") or name in RESERVED_ENV or name.endswith("_FILE"):
             continue
-        rest = name[len("CLERK_"):].lower()
+        rest = name[len("CLERK_") :].lower()
         for section, target in sections.items():
             prefix = section + "_"
             if rest.startswith(prefix):
-                key = rest[len(prefix):]
+                key = rest[len(prefix) :]
                 if key in get_type_hints(type(target)):
                     _apply_section(target, {key: value}, f"environment {name}", section)
                 break
@@ -234,9 +248,13 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
 def sample_config() -> str:
     """A commented config file with every key at its default (`clerk config sample`)."""
     cfg = Config()
-    lines = ["# clerk configuration. Every key is optional; shown here at its default.",
-             "# Environment variables CLERK_<SECTION>_<KEY> override these (e.g. CLERK_UI_LANGUAGE).",
-             "# Secrets (database password, card PIN, audit key) never go here.", ""]
+    lines = [
+        "# clerk configuration. Every key is optional; shown here at its default.",
+        "# Environment variables CLERK_<SECTION>_<KEY> override these",
+        "# (e.g. CLERK_UI_LANGUAGE=pt).",
+        "# Secrets (database password, card PIN, audit key) never go here.",
+        "",
+    ]
     for section, target in cfg.sections().items():
         lines.append(f"[{section}]")
         for f in dataclasses.fields(target):

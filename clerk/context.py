@@ -26,8 +26,12 @@ class Context:
     def db_url(self) -> str:
         from clerk.db import default_sqlite_url
 
-        return (self._db_url or os.environ.get("CLERK_DB_URL") or self.config.database.url
-                or default_sqlite_url())
+        return (
+            self._db_url
+            or os.environ.get("CLERK_DB_URL")
+            or self.config.database.url
+            or default_sqlite_url()
+        )
 
     @cached_property
     def db(self) -> Database:
@@ -39,8 +43,9 @@ class Context:
             from clerk.secrets import get_secret
 
             password = get_secret("DB_PASSWORD", self.config, required=False)
-        return Database(url, busy_timeout_ms=self.config.database.busy_timeout_ms,
-                        password=password)
+        return Database(
+            url, busy_timeout_ms=self.config.database.busy_timeout_ms, password=password
+        )
 
     @cached_property
     def audit_key(self) -> bytes:

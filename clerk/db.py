@@ -44,8 +44,10 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(text)
     except (ArgumentError, ValueError):
-        raise UsageError(f"not a database URL: {url!r} (expected sqlite:///FILE or "
-                         "postgresql+psycopg://USER@HOST/NAME)") from None
+        raise UsageError(
+            f"not a database URL: {url!r} (expected sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST/NAME)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.drivername not in ("sqlite", "sqlite+pysqlite"):
@@ -57,8 +59,9 @@ def normalise_url(url: str) -> str:
         if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         else:
-            raise UsageError(f"unsupported PostgreSQL driver {parsed.drivername!r}; "
-                             "use postgresql+psycopg://")
+            raise UsageError(
+                f"unsupported PostgreSQL driver {parsed.drivername!r}; use postgresql+psycopg://"
+            )
         if not parsed.database:
             raise UsageError("the PostgreSQL URL names no database")
         return parsed.render_as_string(hide_password=False)
@@ -78,6 +81,7 @@ class Database:
         self._password = password
         self._engine: Engine | None = None
         self._read_engine: Engine | None = None
+        self._schema_ok = False
 
     # -- engine ----------------------------------------------------------------------------------
     @property
@@ -128,8 +132,13 @@ class Database:
             url = make_url(self.url)
             if self._password is not None and url.password is None:
                 url = url.set(password=self._password)
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                                   connect_args={"connect_timeout": 10})
+            engine = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=5,
+                connect_args={"connect_timeout": 10},
+            )
         return engine
 
     @property
@@ -144,9 +153,12 @@ class Database:
         """A write transaction (BEGIN IMMEDIATE on SQLite); commits at the end of the block."""
         from sqlmodel import Session
 
-        with _translate_errors(self), Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with (
+            _translate_errors(self),
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -157,7 +169,7 @@ class Database:
             try:
                 yield session
             finally:
-                session.rollback()
+                session.close()  # ends the transaction; loaded objects stay readable
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -202,14 +214,21 @@ class Database:
         return before, self.current_revision()
 
     def require_current(self) -> None:
-        """Refuse to work on a database whose schema is not the code's."""
+        """Refuse to work on a database whose schema is not the code's (checked once)."""
+        if self._schema_ok:
+            return
         current, head = self.current_revision(), self.head_revision()
         if current != head:
             if current is None:
-                raise Failure("the database has no clerk schema yet: run `clerk db upgrade` "
-                              "(or `clerk demo --seed-only` for a demo database)")
-            raise Failure(f"the database schema is at {current}, the program needs {head}: "
-                          "run `clerk db upgrade`")
+                raise Failure(
+                    "the database has no clerk schema yet: run `clerk db upgrade` "
+                    "(or `clerk demo --seed-only` for a demo database)"
+                )
+            raise Failure(
+                f"the database schema is at {current}, the program needs {head}: "
+                "run `clerk db upgrade`"
+            )
+        self._schema_ok = True
 
     # -- backup / restore ------------------------------------------------------------------------
     def backup(self, dest: str | Path) -> Path:
@@ -264,8 +283,18 @@ class Database:
             os.replace(tmp, dest)
         else:
             self.dispose()
-            _run_pg_tool(["pg_restore", "--clean", "--if-exists", "--no-owner",
-                          "--single-transaction", str(src)], self, dbname_flag=True)
+            _run_pg_tool(
+                [
+                    "pg_restore",
+                    "--clean",
+                    "--if-exists",
+                    "--no-owner",
+                    "--single-transaction",
+                    str(src),
+                ],
+                self,
+                dbname_flag=True,
+            )
 
     def integrity_check(self) -> str:
         if not self.is_sqlite:

@@ -68,7 +68,9 @@ def get_secret(name: str, config: Config | None = None, *, required: bool = True
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise Failure(f"{file_var} names {path}, which cannot be read: {exc.strerror}") from None
+            raise Failure(
+                f"{file_var} names {path}, which cannot be read: {exc.strerror}"
+            ) from None
     folder = secrets_dir(config)
     candidate = folder / name.lower()
     if candidate.is_file():

@@ -57,9 +57,18 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def append(session: Session, key: bytes, actor: Actor | None, action: str, *,
-           subject_type: str = "", subject_id: int | None = None,
-           before: Any = None, after: Any = None, at: datetime | None = None) -> AuditEvent:
+def append(
+    session: Session,
+    key: bytes,
+    actor: Actor | None,
+    action: str,
+    *,
+    subject_type: str = "",
+    subject_id: int | None = None,
+    before: Any = None,
+    after: Any = None,
+    at: datetime | None = None,
+) -> AuditEvent:
     """Add one event to the chain inside the caller's transaction (commits with it)."""
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:
@@ -98,8 +107,9 @@ class VerifyResult:
     problem: str = ""
 
 
-def verify(session: Session, key: bytes, *, expected_last_hash: str | None = None,
-           batch: int = 5000) -> VerifyResult:
+def verify(
+    session: Session, key: bytes, *, expected_last_hash: str | None = None, batch: int = 5000
+) -> VerifyResult:
     """Walk the chain in id order; the first broken link is reported with its id."""
     prev_hash, expected_id, checked, last_id = "", 1, 0, 0
     while True:
@@ -110,23 +120,45 @@ def verify(session: Session, key: bytes, *, expected_last_hash: str | None = Non
             break
         for event in rows:
             if event.id != expected_id:
-                return VerifyResult(False, checked, prev_hash, expected_id,
-                                    f"event {expected_id} is missing (next is {event.id})")
+                return VerifyResult(
+                    False,
+                    checked,
+                    prev_hash,
+                    expected_id,
+                    f"event {expected_id} is missing (next is {event.id})",
+                )
             if event.prev_hash != prev_hash or link_hash(key, prev_hash, event) != event.hash:
-                return VerifyResult(False, checked, prev_hash, event.id,
-                                    f"event {event.id} was altered or re-chained")
-            prev_hash, expected_id, checked, last_id = event.hash, event.id + 1, checked + 1, event.id
+                return VerifyResult(
+                    False,
+                    checked,
+                    prev_hash,
+                    event.id,
+                    f"event {event.id} was altered or re-chained",
+                )
+            prev_hash, expected_id, last_id = event.hash, event.id + 1, event.id
+            checked += 1
         session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.last_hash != prev_hash):
-        return VerifyResult(False, checked, prev_hash, checked + 1,
-                            f"the chain ends at {checked} but its head says {head.seq}: "
-                            "events were removed from the tail")
+        return VerifyResult(
+            False,
+            checked,
+            prev_hash,
+            checked + 1,
+            f"the chain ends at {checked} but its head says {head.seq}: "
+            "events were removed from the tail",
+        )
     if expected_last_hash and expected_last_hash not in (prev_hash,):
-        found = session.exec(select(AuditEvent.id).where(AuditEvent.hash == expected_last_hash)
-                             ).first()
+        found = session.exec(
+            select(AuditEvent.id).where(AuditEvent.hash == expected_last_hash)
+        ).first()
         if found is None:
-            return VerifyResult(False, checked, prev_hash, None,
-                                "the hash printed on the report is not in the chain "
-                                "(the tail was truncated or rewritten)")
+            return VerifyResult(
+                False,
+                checked,
+                prev_hash,
+                None,
+                "the hash printed on the report is not in the chain "
+                "(the tail was truncated or rewritten)",
+            )
     return VerifyResult(True, checked, prev_hash)

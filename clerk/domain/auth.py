@@ -8,6 +8,7 @@ hidden in the UI: every service that needs a role calls `require_role`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -18,15 +19,13 @@ from sqlmodel import func, select
 
 from clerk.domain import audit
 from clerk.domain.clock import utcnow
+from clerk.domain.codes import LANGUAGES, ROLES, SUPERVISORS
 from clerk.domain.models import User
 from clerk.errors import NotFound, Refused, UsageError
 
 if TYPE_CHECKING:
     from clerk.context import Context
 
-ROLES = ("clerk", "supervisor", "admin")
-SUPERVISORS = ("supervisor", "admin")
-LANGUAGES = ("en", "zh_Hant", "pt")
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 8
 
@@ -44,8 +43,11 @@ class Actor:
     terminal: str = ""
 
     def at(self, counter: int | None = None, terminal: str | None = None) -> Actor:
-        return replace(self, counter=counter if counter is not None else self.counter,
-                       terminal=terminal if terminal is not None else self.terminal)
+        return replace(
+            self,
+            counter=counter if counter is not None else self.counter,
+            terminal=terminal if terminal is not None else self.terminal,
+        )
 
     @property
     def is_supervisor(self) -> bool:
@@ -70,15 +72,17 @@ def _dummy_hash() -> str:
 
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.role not in roles:
-        raise Refused(f"{actor.username} ({actor.role}) may not do this; it needs "
-                      f"{' or '.join(roles)}")
+        raise Refused(
+            f"{actor.username} ({actor.role}) may not do this; it needs {' or '.join(roles)}"
+        )
 
 
 def check_username(name: str) -> str:
     name = name.strip().lower()
     if not USERNAME_RE.match(name):
-        raise UsageError("a user name is 2–32 characters: a letter, then letters, digits, "
-                         "'.', '_' or '-'")
+        raise UsageError(
+            "a user name is 2–32 characters: a letter, then letters, digits, '.', '_' or '-'"
+        )
     return name
 
 
@@ -95,13 +99,27 @@ def hash_password(password: str) -> str:
 
 
 def _actor_of(user: User, counter: int | None = None, terminal: str = "") -> Actor:
-    return Actor(user_id=user.id, username=user.username, role=user.role,
-                 full_name=user.full_name, language=user.language, counter=counter,
-                 terminal=terminal)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        full_name=user.full_name,
+        language=user.language,
+        counter=counter,
+        terminal=terminal,
+    )
 
 
-def add_user(ctx: Context, actor: Actor, username: str, role: str, password: str, *,
-             full_name: str = "", language: str | None = None) -> Actor:
+def add_user(
+    ctx: Context,
+    actor: Actor,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    full_name: str = "",
+    language: str | None = None,
+) -> Actor:
     require_role(actor, "admin")
     username = check_username(username)
     if role not in ROLES:
@@ -114,12 +132,24 @@ def add_user(ctx: Context, actor: Actor, username: str, role: str, password: str
     with ctx.db.write() as s:
         if s.exec(select(User.id).where(User.username == username)).first() is not None:
             raise UsageError(f"user {username!r} already exists")
-        user = User(username=username, role=role, password_hash=digest,
-                    full_name=full_name.strip(), language=language)
+        user = User(
+            username=username,
+            role=role,
+            password_hash=digest,
+            full_name=full_name.strip(),
+            language=language,
+        )
         s.add(user)
         s.flush()
-        audit.append(s, ctx.audit_key, actor, "user.add", subject_type="user",
-                     subject_id=user.id, after={"username": username, "role": role})
+        audit.append(
+            s,
+            ctx.audit_key,
+            actor,
+            "user.add",
+            subject_type="user",
+            subject_id=user.id,
+            after={"username": username, "role": role},
+        )
         return _actor_of(user)
 
 
@@ -134,8 +164,9 @@ def set_password(ctx: Context, actor: Actor, username: str, password: str) -> No
         user.failed_logins = 0
         user.locked_until = None
         s.add(user)
-        audit.append(s, ctx.audit_key, actor, "user.password", subject_type="user",
-                     subject_id=user.id)
+        audit.append(
+            s, ctx.audit_key, actor, "user.password", subject_type="user", subject_id=user.id
+        )
 
 
 def set_language(ctx: Context, actor: Actor, language: str) -> Actor:
@@ -146,9 +177,16 @@ def set_language(ctx: Context, actor: Actor, language: str) -> Actor:
         before = user.language
         user.language = language
         s.add(user)
-        audit.append(s, ctx.audit_key, actor, "user.language", subject_type="user",
-                     subject_id=user.id, before={"language": before},
-                     after={"language": language})
+        audit.append(
+            s,
+            ctx.audit_key,
+            actor,
+            "user.language",
+            subject_type="user",
+            subject_id=user.id,
+            before={"language": before},
+            after={"language": language},
+        )
     return replace(actor, language=language)
 
 
@@ -163,8 +201,11 @@ def list_users(ctx: Context) -> list[tuple[str, str, str, bool, bool]]:
     """(username, role, full name, active, locked now) for every user."""
     now = utcnow()
     with ctx.db.read() as s:
-        rows = s.exec(select(User.username, User.role, User.full_name, User.active,
-                             User.locked_until).order_by(User.username)).all()
+        rows = s.exec(
+            select(
+                User.username, User.role, User.full_name, User.active, User.locked_until
+            ).order_by(User.username)
+        ).all()
     return [(u, r, n, a, bool(lock and lock > now)) for u, r, n, a, lock in rows]
 
 
@@ -177,8 +218,15 @@ class LoginRefused(Refused):
     pass
 
 
-def authenticate(ctx: Context, username: str, password: str, *, counter: int | None = None,
-                 terminal: str = "", purpose: str = "login") -> Actor:
+def authenticate(
+    ctx: Context,
+    username: str,
+    password: str,
+    *,
+    counter: int | None = None,
+    terminal: str = "",
+    purpose: str = "login",
+) -> Actor:
     """Check a password. Counts failures and locks the account; audited either way.
 
     `purpose` is "login", "unlock" (idle lock) or "approve" (a supervisor at a clerk's counter).
@@ -192,20 +240,27 @@ def authenticate(ctx: Context, username: str, password: str, *, counter: int | N
     with ctx.db.write() as s:
         user = s.exec(select(User).where(User.username == username)).first()
         if user is None or not user.active:
-            try:  # spend the same time as a real check: no user enumeration by timing
+            # spend the same time as a real check: no user enumeration by timing
+            with contextlib.suppress(VerificationError):
                 _hasher().verify(_dummy_hash(), password)
-            except VerificationError:
-                pass
             where = Actor(None, username or "?", "none", counter=counter, terminal=terminal)
             audit.append(s, ctx.audit_key, where, f"{purpose}.failed", after={"reason": "unknown"})
             refusal = "wrong user name or password"
         elif user.locked_until is not None and user.locked_until > now:
             minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-            audit.append(s, ctx.audit_key, _actor_of(user, counter, terminal),
-                         f"{purpose}.refused", subject_type="user", subject_id=user.id,
-                         after={"reason": "locked"})
-            refusal = f"this account is locked after too many failed attempts; try again in " \
-                      f"{minutes} min or ask an administrator"
+            audit.append(
+                s,
+                ctx.audit_key,
+                _actor_of(user, counter, terminal),
+                f"{purpose}.refused",
+                subject_type="user",
+                subject_id=user.id,
+                after={"reason": "locked"},
+            )
+            refusal = (
+                f"this account is locked after too many failed attempts; try again in "
+                f"{minutes} min or ask an administrator"
+            )
         else:
             try:
                 _hasher().verify(user.password_hash, password)
@@ -221,12 +276,21 @@ def authenticate(ctx: Context, username: str, password: str, *, counter: int | N
                     user.failed_logins = 0
                     detail["locked_until"] = user.locked_until.isoformat()
                 s.add(user)
-                audit.append(s, ctx.audit_key, actor, f"{purpose}.failed", subject_type="user",
-                             subject_id=user.id, after=detail)
+                audit.append(
+                    s,
+                    ctx.audit_key,
+                    actor,
+                    f"{purpose}.failed",
+                    subject_type="user",
+                    subject_id=user.id,
+                    after=detail,
+                )
                 refusal = "wrong user name or password"
                 if user.locked_until is not None and user.locked_until > now:
-                    refusal = (f"too many failed attempts: the account is locked for "
-                               f"{sec.lockout_minutes} min")
+                    refusal = (
+                        f"too many failed attempts: the account is locked for "
+                        f"{sec.lockout_minutes} min"
+                    )
             else:
                 user.failed_logins = 0
                 user.locked_until = None
@@ -235,16 +299,19 @@ def authenticate(ctx: Context, username: str, password: str, *, counter: int | N
                 if _hasher().check_needs_rehash(user.password_hash):
                     user.password_hash = _hasher().hash(password)
                 s.add(user)
-                audit.append(s, ctx.audit_key, actor, purpose, subject_type="user",
-                             subject_id=user.id)
+                audit.append(
+                    s, ctx.audit_key, actor, purpose, subject_type="user", subject_id=user.id
+                )
                 return actor
     raise LoginRefused(refusal or "wrong user name or password")
 
 
-def confirm_supervisor(ctx: Context, username: str, password: str, *,
-                       counter: int | None = None, terminal: str = "") -> Actor:
+def confirm_supervisor(
+    ctx: Context, username: str, password: str, *, counter: int | None = None, terminal: str = ""
+) -> Actor:
     """A supervisor types their own password at a clerk's counter to approve one thing."""
-    actor = authenticate(ctx, username, password, counter=counter, terminal=terminal,
-                         purpose="approve")
+    actor = authenticate(
+        ctx, username, password, counter=counter, terminal=terminal, purpose="approve"
+    )
     require_role(actor, *SUPERVISORS)
     return actor

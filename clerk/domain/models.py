@@ -290,8 +290,7 @@ class Payment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     receipt_id: int = Field(foreign_key="receipt.id", index=True)
     application_id: int | None = Field(default=None, foreign_key="application.id")
-    drawer_session_id: int | None = Field(default=None, foreign_key="drawersession.id",
-                                          index=True)
+    drawer_session_id: int | None = Field(default=None, foreign_key="drawersession.id", index=True)
     kind: str = "payment"  # payment | reversal
     total_avos: int = 0
     change_avos: int = 0

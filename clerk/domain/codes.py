@@ -1,0 +1,5 @@
+"""Light constants shared by the CLI and the services (no heavy imports here)."""
+
+ROLES = ("clerk", "supervisor", "admin")
+SUPERVISORS = ("supervisor", "admin")
+LANGUAGES = ("en", "zh_Hant", "pt")

@@ -1,0 +1,1 @@
+"""Screens: they call services and show results. No SQL and no business rules here."""

@@ -1,0 +1,64 @@
+"""The desk after login: today's queue at a glance and where to go next.
+
+The counter flow, the cashier, collection and the supervisor's desk open from here as they land.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Static
+
+from clerk.i18n import N_, _
+from clerk.screens.base import ClerkScreen
+from clerk.widgets.header import ClerkHeader
+
+
+class HomeScreen(ClerkScreen):
+    BINDINGS = [
+        Binding("f5", "refresh", N_("Refresh"), id="home.refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield ClerkHeader()
+        with Vertical(id="home"):
+            yield Static(id="welcome")
+            yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+            yield Static(id="home-message", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        actor = self.clerk.actor
+        role = {"clerk": _("clerk"), "supervisor": _("supervisor"), "admin": _("administrator")}
+        name = actor.full_name or actor.username if actor else ""
+        self.query_one("#welcome", Static).update(
+            _("Welcome, {name} ({role}). Today's queue:").format(
+                name=name, role=role.get(actor.role, actor.role) if actor else ""
+            )
+        )
+        table = self.query_one("#queue", DataTable)
+        table.add_column(_("Service"), key="service")
+        table.add_column(_("Name"), key="name")
+        table.add_column(_("Waiting"), key="waiting")
+        table.add_column(_("Served"), key="served")
+        self.action_refresh()
+        self.set_interval(5, self.action_refresh)
+
+    def action_refresh(self) -> None:
+        from clerk.domain.office import overview
+
+        self.call_service(overview, self.clerk.ctx, on_done=self._show, group="refresh")
+
+    def _show(self, ov) -> None:
+        table = self.query_one("#queue", DataTable)
+        table.clear()
+        lang = self.clerk.language
+        for line in ov.services:
+            table.add_row(
+                line.code, line.title(lang), str(line.waiting), str(line.served), key=line.code
+            )
+        total = sum(line.waiting for line in ov.services)
+        self.query_one("#home-message", Static).update(
+            _("{n} waiting in all · business day {day}").format(n=total, day=ov.day)
+        )
