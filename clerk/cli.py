@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "clerk.commands.user",
     "clerk.commands.config",
     "clerk.commands.policy",
+    "clerk.commands.queue",
 )
 
 
