@@ -35,8 +35,10 @@ def show(args, ctx) -> int:
     cfg = ctx.config
     data = {name: dataclasses.asdict(section) for name, section in cfg.sections().items()}
     data["keymap"] = dict(cfg.keymap)
+    if data["database"]["url"]:
+        data["database"]["url"] = _safe_url(data["database"]["url"])
     if args.json:
-        print_json({"source": cfg.source, "database": _safe_url(ctx.db_url), **data})
+        print_json({"source": cfg.source, "db_url": _safe_url(ctx.db_url), **data})
     else:
         print(f"# from {cfg.source}; database {_safe_url(ctx.db_url)}")
         for section, values in data.items():
