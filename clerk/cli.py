@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "clerk.commands.config",
     "clerk.commands.policy",
     "clerk.commands.queue",
+    "clerk.commands.card",
 )
 
 
