@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -61,7 +62,8 @@ class LoginScreen(ClerkScreen):
         office = {"zh_Hant": cfg.office.name_zh, "pt": cfg.office.name_pt}.get(
             lang
         ) or cfg.office.name
-        self.query_one("#login-title", Static).update(f"[b]clerk[/b] — {office}")
+        title = Text.assemble(("clerk", "bold"), " — ", office)
+        self.query_one("#login-title", Static).update(title)
         self.query_one("#user-label", Label).update(_("User name"))
         self.query_one("#password-label", Label).update(_("Password"))
         self.query_one("#counter-label", Label).update(_("Counter"))

@@ -49,6 +49,10 @@ class ClerkHeader(Static):
         line.append(_("printer {name}").format(name=status.get("printer", "—")))
         line.append(" · ")
         line.append(_("reader {state}").format(state=status.get("reader", "—")))
-        line.append(" │ ")
-        line.append(office)
+        room = self.size.width - line.cell_len - 3
+        if room >= 6:
+            line.append(" │ ")
+            short = Text(office, no_wrap=True)
+            short.truncate(room, overflow="ellipsis")
+            line.append_text(short)
         self.update(line)
