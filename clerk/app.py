@@ -82,6 +82,10 @@ class ClerkApp(App):
 
         self.push_screen(LoginScreen())
         self.set_interval(5, self._check_idle)
+        # after the first paint: the heavy imports must not delay the login screen
+        self.call_after_refresh(self.set_timer, 0.05, self._start_warm_up)
+
+    def _start_warm_up(self) -> None:
         self.run_worker(self._warm_up, thread=True, group="warm-up")
 
     def _warm_up(self) -> None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Extract translatable strings, merge them into the zh_Hant and pt catalogs, compile .mo files.
+"""Extract translatable strings, merge them into the en, zh_Hant and pt catalogs, compile .mo.
 
 .venv/bin/python scripts/i18n.py            # extract + update + compile
 .venv/bin/python scripts/i18n.py --check    # exit 1 if a message lacks a translation
@@ -18,7 +18,13 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "clerk" / "locale"
 POT = LOCALE / "clerk.pot"
-LANGS = ("zh_Hant", "pt")
+LANGS = ("en", "zh_Hant", "pt")
+
+
+def template() -> Catalog:
+    """A fresh copy of the extracted messages (Babel shares message objects on update)."""
+    with POT.open("rb") as fh:
+        return read_po(fh)
 
 
 def extract() -> Catalog:
@@ -81,12 +87,16 @@ def missing(catalog: Catalog, template: Catalog) -> list[str]:
 
 
 def main() -> int:
-    template = extract()
+    extract()
     gaps = {}
     for lang in LANGS:
         catalog = load(lang)
-        catalog.update(template, no_fuzzy_matching=True)
-        gaps[lang] = missing(catalog, template)
+        catalog.update(template(), no_fuzzy_matching=True)
+        if lang == "en":  # the source language: every message is its own translation
+            for message in catalog:
+                if message.id and not message.string:
+                    message.string = message.id
+        gaps[lang] = missing(catalog, template())
         if "--check" not in sys.argv:
             save(lang, catalog)
     if "--check" in sys.argv:
@@ -94,8 +104,8 @@ def main() -> int:
         for lang, ids in bad.items():
             print(f"{lang}: {len(ids)} untranslated, e.g. {ids[:3]}")
         return 1 if bad else 0
+    total = len([m for m in template() if m.id])
     for lang, ids in gaps.items():
-        total = len([m for m in template if m.id])
         print(f"{lang}: {total - len(ids)} translated, {len(ids)} missing")
     return 0
 
