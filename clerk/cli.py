@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "clerk.commands.policy",
     "clerk.commands.queue",
     "clerk.commands.card",
+    "clerk.commands.secrets",
 )
 
 

@@ -57,40 +57,55 @@ def _usable_keyring():
     return backend
 
 
-def get_secret(name: str, config: Config | None = None, *, required: bool = True) -> str | None:
+def lookup(name: str, config: Config | None = None) -> tuple[str | None, str, list[str]]:
+    """(value, where it was found, the places looked). Never logs the value."""
     name = _check_name(name)
     env = f"CLERK_{name}"
-    if os.environ.get(env):
-        return os.environ[env]
     file_var = f"{env}_FILE"
+    candidate = secrets_dir(config) / name.lower()
+    looked = [f"${env}", f"${file_var}", str(candidate)]
+    if os.environ.get(env):
+        return os.environ[env], f"${env}", looked
     if os.environ.get(file_var):
         path = Path(os.environ[file_var])
         try:
-            return path.read_text(encoding="utf-8").strip()
+            return path.read_text(encoding="utf-8").strip(), f"${file_var} ({path})", looked
         except OSError as exc:
             raise Failure(
                 f"{file_var} names {path}, which cannot be read: {exc.strerror}"
             ) from None
-    folder = secrets_dir(config)
-    candidate = folder / name.lower()
     if candidate.is_file():
         try:
-            return candidate.read_text(encoding="utf-8").strip()
+            return candidate.read_text(encoding="utf-8").strip(), str(candidate), looked
         except OSError as exc:
             raise Failure(f"cannot read secret file {candidate}: {exc.strerror}") from None
     backend = _usable_keyring()
-    if backend is not None:
-        try:
-            value = backend.get_password(KEYRING_SERVICE, name)
-        except Exception:  # noqa: BLE001 - a broken keyring is "not found here"
-            value = None
-        if value:
-            return value
-    if required:
-        where = f"${env}, ${file_var}, {candidate}"
-        where += ", the OS keyring" if backend is not None else " (no usable OS keyring)"
-        raise Failure(f"secret {name} is not set; looked in {where}")
-    return None
+    if backend is None:
+        looked.append("(no usable OS keyring)")
+        return None, "", looked
+    looked.append("the OS keyring")
+    try:
+        value = backend.get_password(KEYRING_SERVICE, name)
+    except Exception:  # noqa: BLE001 - a broken keyring is "not found here"
+        value = None
+    return (value, "the OS keyring", looked) if value else (None, "", looked)
+
+
+def get_secret(name: str, config: Config | None = None, *, required: bool = True) -> str | None:
+    value, _where, looked = lookup(name, config)
+    if value is None and required:
+        raise Failure(f"secret {_check_name(name)} is not set; looked in {', '.join(looked)}")
+    return value
+
+
+def store_in_keyring(name: str, value: str) -> None:
+    name = _check_name(name)
+    backend = _usable_keyring()
+    if backend is None:
+        raise Failure(
+            "no usable OS keyring here (a headless server has none); use the secrets folder instead"
+        )
+    backend.set_password(KEYRING_SERVICE, name, value)
 
 
 def store_secret_file(name: str, value: str, config: Config | None = None) -> Path:

@@ -23,6 +23,9 @@ class ClerkHeader(Static):
         self.update_line()
         self.set_interval(1, self.update_line)
 
+    def on_resize(self) -> None:
+        self.update_line()  # the office name fits the width as soon as the width is known
+
     def update_line(self) -> None:
         from clerk.domain.clock import local_now
 

@@ -63,3 +63,23 @@ def test_plaintext_keyring_is_never_used(monkeypatch):
 
     monkeypatch.setattr(keyring, "get_keyring", lambda: PlaintextKeyring())
     assert secrets._usable_keyring() is None
+
+
+def test_secrets_cli_check_and_set(tmp_path, capsys, monkeypatch):
+    import io
+
+    from clerk.cli import main
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[security]\nsecrets_dir = "{tmp_path / "s"}"\n')
+    monkeypatch.delenv("CLERK_CARD_PIN", raising=False)
+    assert main(["secrets", "check", "CARD_PIN", "--config", str(cfg)]) == 1
+    assert "missing" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("4321\n"))
+    assert main(["secrets", "set", "card-pin", "--config", str(cfg)]) == 0
+    assert main(["secrets", "check", "CARD_PIN", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "set (" in out and "4321" not in out
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["secrets", "set", "CARD_PIN", "--config", str(cfg)]) == 2
+    assert main(["secrets", "set", "COLOUR", "--config", str(cfg)]) == 2
