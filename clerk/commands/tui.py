@@ -27,12 +27,27 @@ def register(sub) -> None:
     p.add_argument("--seed-only", action="store_true", help="seed, print the users, do not open")
     p.add_argument("--counter", type=int, metavar="N", default=argparse.SUPPRESS)
     p.set_defaults(func=demo)
+    p = add_command(
+        sub,
+        "serve",
+        "serve the workstation to browsers with textual-serve, bound "
+        "to this machine only: put a TLS reverse proxy with authentication in front",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--public-url", help="the URL browsers use (the proxy's), e.g. https://clerk.office.example"
+    )
+    p.set_defaults(func=serve)
 
 
 def _open_tui(ctx, *, demo: bool, counter: int | None) -> int:
+    import os
+
     from clerk.errors import Failure, UsageError
 
-    if not sys.stdin.isatty() or not sys.stdout.isatty():
+    served = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")  # under `clerk serve`
+    if not served and (not sys.stdin.isatty() or not sys.stdout.isatty()):
         raise UsageError(
             "the workstation needs a terminal; use a subcommand for scripts (see clerk --help)"
         )
@@ -93,3 +108,39 @@ def demo(args, ctx) -> int:
     if args.seed_only:
         return 0
     return _open_tui(ctx, demo=True, counter=getattr(args, "counter", None))
+
+
+def serve(args, ctx) -> int:
+    import ipaddress
+    import shlex
+
+    from clerk.errors import UsageError
+
+    host = args.host.strip()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise UsageError(
+            "clerk serve binds to this machine only (127.0.0.1, ::1 or localhost); "
+            "publish it through a TLS reverse proxy with authentication"
+        )
+    if not 1 <= args.port <= 65535:
+        raise UsageError("--port must be between 1 and 65535")
+    ctx.config  # noqa: B018 - a bad config is one line now, not in every browser session
+    command = [sys.executable, "-m", "clerk"]
+    if args.db:
+        command += ["--db", args.db]
+    if args.config:
+        command += ["--config", args.config]
+    if args.counter is not None:
+        command += ["--counter", str(args.counter)]
+    command.append("tui")
+    from textual_serve.server import Server
+
+    print(f"serving clerk on http://{host}:{args.port} (local only; Ctrl+C stops)")
+    Server(
+        shlex.join(command), host=host, port=args.port, title="clerk", public_url=args.public_url
+    ).serve()
+    return 0
