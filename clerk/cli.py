@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "clerk.commands.queue",
     "clerk.commands.card",
     "clerk.commands.secrets",
+    "clerk.commands.cashier",
 )
 
 
