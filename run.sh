@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APP_DEBS=(python3 python3-venv python3-dev gcc libpcsclite-dev libpcsclite1 fonts-arphic-uming)
-TEST_DEBS=(pcscd vsmartcard-vpcd cups printer-driver-cups-pdf postgresql poppler-utils tmux)
+TEST_DEBS=(pcscd vsmartcard-vpcd cups printer-driver-cups-pdf postgresql poppler-utils tmux
+           openssh-server openssh-client)
 
 say() { printf '%s\n' "$*" >&2; }
 
