@@ -69,7 +69,7 @@ async def test_keymap_from_config_remaps_a_binding(sqlite_url, tmp_path):
     from clerk.domain.demo import seed_demo
 
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[keymap]\n"app.help" = "f2"\n')
+    cfg.write_text('[keymap]\n"app.help" = "f12"\n')
     ctx = Context(db_url=sqlite_url, config_path=str(cfg))
     ctx.db.upgrade()
     seed_demo(ctx)
@@ -79,7 +79,7 @@ async def test_keymap_from_config_remaps_a_binding(sqlite_url, tmp_path):
         await pilot.press("f1")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
-        await pilot.press("f2")
+        await pilot.press("f12")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
 
