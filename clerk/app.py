@@ -61,6 +61,7 @@ class ClerkApp(App):
         self.language = cfg.ui.language
         self.idle_seconds = cfg.ui.idle_lock_minutes * 60
         self._last_input = time.monotonic()
+        self.card_reader = None  # the reader this terminal shares (see widgets/card_panel.py)
         self.device_status: dict[str, str] = {
             "printer": cfg.printer.name or cfg.printer.kind,
             "reader": "virtual" if cfg.card_reader.kind == "virtual" else "—",
