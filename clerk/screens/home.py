@@ -38,10 +38,11 @@ class HomeScreen(ClerkScreen):
             )
         )
         table = self.query_one("#queue", DataTable)
-        table.add_column(_("Service"), key="service")
-        table.add_column(_("Name"), key="name")
-        table.add_column(_("Waiting"), key="waiting")
-        table.add_column(_("Served"), key="served")
+        # fixed widths: the layout does not jump when the numbers arrive
+        table.add_column(_("Service"), key="service", width=8)
+        table.add_column(_("Name"), key="name", width=40)
+        table.add_column(_("Waiting"), key="waiting", width=8)
+        table.add_column(_("Served"), key="served", width=8)
         self.action_refresh()
         self.set_interval(5, self.action_refresh)
 
