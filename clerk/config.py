@@ -77,6 +77,31 @@ class LoggingConfig:
 
 
 @dataclass
+class QueueConfig:
+    recalls_before_no_show: int = 2
+    appointment_grace_minutes: int = 15
+    default_daily_cap: int = 0  # tags per service and day; 0 = no cap (a service's own cap wins)
+    last_issue: str = ""  # HH:MM, the last moment a tag is issued; "" = office.closing
+    finish_on_next: bool = True  # calling the next tag finishes the counter's current one
+    default_service_minutes: int = 6  # the wait estimate before any tag was served today
+    board_poll_ms: int = 500
+    board_announce: bool = True  # speak new calls with espeak-ng where it is installed
+    announce_voice: str = "en"
+    slip_media: str = ""  # CUPS media for tag slips; "" = printer.media
+
+
+@dataclass
+class CashierConfig:
+    variance_threshold_avos: int = 1000  # |counted - expected| above this needs a supervisor
+    void_reasons: str = "wrong-amount,wrong-applicant,wrong-tender,duplicate"
+    refund_reasons: str = "application-withdrawn,overcharged,exemption-approved-later,duplicate"
+    max_float_avos: int = 1_000_000
+    collection_address: str = (
+        "Avenida da Praia Grande, n.º 804, Edifício China Plaza, 1.º andar, Macau"
+    )
+
+
+@dataclass
 class Config:
     office: OfficeConfig = field(default_factory=OfficeConfig)
     counter: CounterConfig = field(default_factory=CounterConfig)
@@ -86,6 +111,8 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    cashier: CashierConfig = field(default_factory=CashierConfig)
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> key(s)
     source: str = "defaults"  # where the file came from, for `clerk config show`
 

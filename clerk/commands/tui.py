@@ -92,16 +92,16 @@ def demo(args, ctx) -> int:
     key_file = ensure_audit_key(ctx)
     before, after = ctx.db.upgrade()
     report = seed_demo(ctx)
+    from clerk.domain.demo_payments import seed_payments
+
+    paid = seed_payments(ctx)
     print(f"demo database: {ctx.db_url}")
     if key_file:
         print(f"created an audit key for the demo in {key_file}")
     if before != after:
         print(f"schema created ({after})")
-    print(
-        ("seeded: " + ", ".join(report.created))
-        if report.created
-        else "already seeded; nothing added"
-    )
+    created = report.created + paid.created
+    print(("seeded: " + ", ".join(created)) if created else "already seeded; nothing added")
     print("users (name / role / password):")
     for username, role, password in report.staff:
         print(f"  {username:<8} {role:<11} {password}")

@@ -72,9 +72,10 @@ def append(
     """Add one event to the chain inside the caller's transaction (commits with it)."""
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, last_hash="")
-        session.add(head)
-        session.flush()
+        # the very first event: two writers may get here at once (PostgreSQL), so the head row
+        # is created with ON CONFLICT DO NOTHING and then locked like any other time
+        _create_head(session)
+        head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
     event = AuditEvent(
         id=head.seq + 1,
         at=at or utcnow(),
@@ -96,6 +97,15 @@ def append(
     )
     session.flush()
     return event
+
+
+def _create_head(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(AuditHead.__table__).values(id=1, seq=0, last_hash="")
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
 
 
 @dataclass(frozen=True)

@@ -312,7 +312,8 @@ def _seed_applicants(s, today: date, report: SeedReport) -> None:
                 status="replaced",
             )
         )
-        current_issue = today - timedelta(days=365 * 9 + 30 * (i % 6))
+        # expiring in 240, 180, 120, 60, 0 days, or expired 60 days ago: most can renew now
+        current_issue = today - timedelta(days=365 * 10 - 240 + 60 * (i % 6))
         version = "2023" if current_issue >= date(2023, 1, 1) else "2013"
         s.add(
             IssuedCard(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from clerk.domain.clock import utcnow
@@ -109,8 +109,19 @@ class Applicant(SQLModel, table=True):
     permanent: bool = True
     phone: str = ""
     first_2023_card_issued_on: date | None = None  # resets the non-presentation ladder
+    # both names folded for partial, case- and accent-insensitive search (`fold_name`); kept
+    # up to date on every insert and update, whoever writes the row
+    search_key: str = Field(default="", index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+@event.listens_for(Applicant, "before_insert")
+@event.listens_for(Applicant, "before_update")
+def _fold_applicant_names(_mapper, _connection, applicant: Applicant) -> None:
+    from clerk.domain.identity import fold_name
+
+    applicant.search_key = fold_name(applicant.name_zh, applicant.name_latin)
 
 
 class IssuedCard(SQLModel, table=True):
@@ -216,6 +227,7 @@ class Application(SQLModel, table=True):
     guardian_name: str = ""
     guardian_id_number: str = ""
     guardian_relationship: str = ""
+    card_expires_on: date | None = None  # the presented card's expiry (renewal window check)
     policy_version: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -236,6 +248,7 @@ class ChecklistEntry(SQLModel, table=True):
     reason: str = Field(default="", sa_column=_text())
     blocking: bool = True
     state: str = "pending"  # pending | original-seen | copy-received | missing | overridden
+    note: str = ""  # e.g. a document refused (a brief report of death for a widowed applicant)
     approval_id: int | None = Field(default=None, foreign_key="approval.id")
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -251,9 +264,11 @@ class DrawerSession(SQLModel, table=True):
     day: date
     opened_at: datetime = Field(default_factory=utcnow)
     float_avos: int = 0
-    status: str = "open"  # open | closed
+    status: str = "open"  # open | counted (variance awaits a supervisor) | closed
     closed_at: datetime | None = None
     count_json: str = Field(default="", sa_column=_text())  # blind count by denomination
+    counted_at: datetime | None = None
+    expected_json: str = Field(default="", sa_column=_text())  # by tender, fixed at the count
     counted_avos: int | None = None
     expected_avos: int | None = None
     variance_avos: int | None = None
@@ -305,7 +320,9 @@ class PaymentLine(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", index=True)
     code: str = Field(max_length=48)
-    label: str = ""
+    label: str = ""  # English; the receipt prints all three
+    label_zh: str = ""
+    label_pt: str = ""
     amount_avos: int
     waived: bool = False
 

@@ -17,7 +17,12 @@ from clerk.widgets.header import ClerkHeader
 
 class HomeScreen(ClerkScreen):
     BINDINGS = [
+        Binding("f2", "queue", N_("Counter queue"), id="home.queue"),
+        Binding("f3", "reception", N_("Reception"), id="home.reception"),
+        Binding("f4", "counter", N_("Counter flow"), id="home.counter"),
         Binding("f5", "refresh", N_("Refresh"), id="home.refresh"),
+        Binding("f6", "drawer", N_("Cash drawer"), id="home.drawer"),
+        Binding("f7", "card", N_("Card reader"), id="home.card"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -63,3 +68,28 @@ class HomeScreen(ClerkScreen):
         self.query_one("#home-message", Static).update(
             _("{n} waiting in all · business day {day}").format(n=total, day=ov.day)
         )
+
+    def action_queue(self) -> None:
+        from clerk.screens.queue_panel import QueueScreen
+
+        self.app.push_screen(QueueScreen())
+
+    def action_reception(self) -> None:
+        from clerk.screens.reception import ReceptionScreen
+
+        self.app.push_screen(ReceptionScreen())
+
+    def action_counter(self) -> None:
+        from clerk.screens.counter import CounterScreen
+
+        self.app.push_screen(CounterScreen())
+
+    def action_drawer(self) -> None:
+        from clerk.screens.drawer import DrawerScreen
+
+        self.app.push_screen(DrawerScreen())
+
+    def action_card(self) -> None:
+        from clerk.screens.card import CardScreen
+
+        self.app.push_screen(CardScreen())

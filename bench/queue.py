@@ -1,0 +1,434 @@
+"""Queue benchmark: issue/call throughput and latency with 1, 4 and 8 processes, on SQLite and on
+PostgreSQL, and a realistic office load (30 counters, one call per counter per minute, compressed).
+
+    .venv/bin/python bench/queue.py                      # everything, printed as Markdown
+    .venv/bin/python bench/queue.py --write              # … and written into docs/benchmarks.md
+    .venv/bin/python bench/queue.py --backends sqlite --procs 8 --ops 200
+
+Each run gets a fresh database (a SQLite file in a temporary folder; a private PostgreSQL started
+here with initdb, fsync off, on a Unix socket, unless --pg-url names one). Worker processes are
+forked after the imports and start together at a barrier. A worker alternates "issue a tag" and
+"call the next tag for my counter" (which finishes the previous one): both are full service calls
+(one write transaction each, with their TagEvent and audit event). The clock is set to 10:00 office
+time so the office is open whatever the hour of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# sys.path[0] is bench/, where this file would shadow the standard library's `queue` (which
+# multiprocessing imports later): put the repository there instead, for `clerk`.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)
+
+os.environ.setdefault("CLERK_AUDIT_KEY", "bench-audit-key-0123456789")
+
+FORK = multiprocessing.get_context("fork")
+COUNTERS = 30
+SERVICES = (("A", 0), ("B", 0), ("C", 0), ("P", 10))
+
+
+# --- setup --------------------------------------------------------------------------------------
+
+
+def open_office_clock() -> None:
+    """10:00 at the office, running in real time (shared by the forked workers)."""
+    from clerk.domain.clock import set_clock
+
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Macau")).astimezone(UTC)
+    origin = time.monotonic()
+    set_clock(lambda: start + timedelta(seconds=time.monotonic() - origin))
+
+
+def prepare(url: str) -> None:
+    """Migrate and create an office: services A, B, C, P and 30 counters serving them all."""
+    from clerk.context import Context
+    from clerk.domain import audit
+    from clerk.domain.auth import SYSTEM
+    from clerk.domain.models import Counter, CounterService, Office, Service
+
+    ctx = Context(db_url=url)
+    ctx.db.upgrade()
+    with ctx.db.write() as s:
+        # the chain's first event before the workers start: concurrent first appends race
+        audit.append(s, ctx.audit_key, SYSTEM, "bench.setup")
+        office = Office(code=ctx.config.office.code, name="Bench office")
+        s.add(office)
+        s.flush()
+        ids = []
+        for code, priority in SERVICES:
+            service = Service(office_id=office.id, code=code, name=code, priority=priority)
+            s.add(service)
+            s.flush()
+            ids.append(service.id)
+        for n in range(1, COUNTERS + 1):
+            counter = Counter(office_id=office.id, number=n)
+            s.add(counter)
+            s.flush()
+            for sid in ids:
+                s.add(CounterService(counter_id=counter.id, service_id=sid))
+    ctx.close()
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[str]:
+    """A throw-away PostgreSQL server; yields a database URL in it."""
+    bin_dir = next(
+        (Path(d) for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)),
+        None,
+    )
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL is not installed (Debian package postgresql); use --pg-url")
+    folder = Path(tempfile.mkdtemp(prefix="clerk-bench-pg-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        pw = pwd.getpwnam("postgres")
+        os.chown(folder, pw.pw_uid, pw.pw_gid)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = 56000 + os.getpid() % 1000
+    data = folder / "data"
+    subprocess.run(
+        [*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+         "--no-sync", "-E", "UTF8", "--locale=C"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    options = f"-k {folder} -p {port} -c listen_addresses= -c fsync=off -c max_connections=200"
+    ctl = [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    subprocess.run([*ctl, "-o", options, "-w", "-l", str(folder / "log"), "start"], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://postgres@/{{name}}?host={folder}&port={port}"
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_database(backend: str, pg_template: str | None, folder: Path, n: int) -> str:
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / f'bench-{n}.db'}"
+    else:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        name = f"bench_{os.getpid()}_{n}"
+        admin = make_url(pg_template.format(name="postgres"))
+        with psycopg.connect(
+            host=admin.query["host"], port=int(admin.query["port"]), user="postgres",
+            dbname="postgres", autocommit=True,
+        ) as conn:  # fmt: skip
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = pg_template.format(name=name)
+    prepare(url)
+    return url
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+
+def _throughput_worker(url: str, index: int, ops: int, barrier, results) -> None:
+    from clerk.context import Context
+    from clerk.domain import queue
+    from clerk.domain.auth import SYSTEM
+
+    ctx = Context(db_url=url)
+    rng = random.Random(index)
+    counter = index % COUNTERS + 1
+    timings: list[tuple[str, float]] = []
+    queue.issue_tag(ctx, SYSTEM, "A")  # connect and compile once before the clock starts
+    queue.call_next(ctx, SYSTEM, counter)
+    barrier.wait()
+    cpu = time.process_time()
+    for i in range(ops):
+        start = time.perf_counter()
+        if i % 2 == 0:
+            queue.issue_tag(ctx, SYSTEM, rng.choice("AAABCP"))
+            op = "issue"
+        else:
+            queue.call_next(ctx, SYSTEM, counter)
+            op = "call"
+        timings.append((op, (time.perf_counter() - start) * 1000))
+    results.put((timings, time.perf_counter(), time.process_time() - cpu))
+    ctx.close()
+
+
+def _paced_worker(url: str, role: str, index: int, period: float, seconds: float, barrier, results):
+    """A counter calling every `period` s, a kiosk issuing, or the board polling."""
+    from clerk.context import Context
+    from clerk.domain import queue
+    from clerk.domain.auth import SYSTEM
+
+    ctx = Context(db_url=url)
+    rng = random.Random(index)
+    actions = {
+        "counter": lambda: queue.call_next(ctx, SYSTEM, index),
+        "kiosk": lambda: queue.issue_tag(ctx, SYSTEM, rng.choice("AAABCP")),
+        "board": lambda: queue.board_state(ctx),
+    }
+    act = actions[role]
+    act()  # connect and compile once, untimed
+    barrier.wait()
+    timings: list[tuple[str, float]] = []
+    until = time.monotonic() + seconds
+    next_at = time.monotonic() + rng.uniform(0, period)
+    while next_at < until:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        start = time.perf_counter()
+        act()
+        timings.append((role, (time.perf_counter() - start) * 1000))
+        next_at += period * (rng.uniform(0.8, 1.2) if role != "board" else 1)
+    results.put(timings)
+    ctx.close()
+
+
+# --- runs ---------------------------------------------------------------------------------------
+
+
+def collect(workers, results, timeout: float) -> list:
+    """One result per worker; stops at once when a worker died without one."""
+    import queue as stdlib_queue
+
+    got, deadline = [], time.monotonic() + timeout
+    while len(got) < len(workers):
+        try:
+            got.append(results.get(timeout=1))
+        except stdlib_queue.Empty:
+            dead = [w for w in workers if w.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                for w in workers:
+                    w.kill()
+                raise SystemExit(
+                    f"a worker failed (exit {dead[0].exitcode if dead else 'timeout'})"
+                ) from None
+    return got
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def throughput(url: str, procs: int, ops: int) -> dict:
+    barrier, results = FORK.Barrier(procs + 1), FORK.Queue()
+    workers = [
+        FORK.Process(target=_throughput_worker, args=(url, i, ops, barrier, results))
+        for i in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    start = time.perf_counter()
+    got = collect(workers, results, 600)
+    for w in workers:
+        w.join()
+    elapsed = max(end for _t, end, _cpu in got) - start
+    timings = [t for part, _end, _cpu in got for t in part]
+    row = {
+        "ops_per_s": len(timings) / elapsed,
+        "ops": len(timings),
+        "cpu_ms": sum(cpu for _t, _end, cpu in got) / len(timings) * 1000,
+    }
+    for op in ("issue", "call"):
+        values = [ms for name, ms in timings if name == op]
+        row[op] = (percentile(values, 0.5), percentile(values, 0.99))
+    return row
+
+
+def office_load(url: str, seconds: float, compress: float) -> dict:
+    """30 counters each calling once a minute (÷ compress), kiosks issuing as fast as counters
+    call, one board polling every 0.5 s."""
+    period = 60 / compress
+    results = FORK.Queue()
+    plan = [("counter", n, period) for n in range(1, COUNTERS + 1)]
+    plan += [("kiosk", 100 + k, period / (COUNTERS / 2)) for k in range(2)]
+    plan += [("board", 200, 0.5)]
+    # a queue to start with, so that counters have somebody to call
+    from clerk.context import Context
+    from clerk.domain import queue
+    from clerk.domain.auth import SYSTEM
+
+    ctx = Context(db_url=url)
+    for i in range(COUNTERS * 2):
+        queue.issue_tag(ctx, SYSTEM, "AABC"[i % 4])
+    ctx.close()
+    barrier = FORK.Barrier(len(plan))
+    workers = [
+        FORK.Process(target=_paced_worker, args=(url, role, n, p, seconds, barrier, results))
+        for role, n, p in plan
+    ]
+    for w in workers:
+        w.start()
+    got = [t for part in collect(workers, results, seconds + 120) for t in part]
+    for w in workers:
+        w.join()
+    row = {}
+    for role in ("counter", "kiosk", "board"):
+        values = [ms for name, ms in got if name == role]
+        row[role] = (len(values), percentile(values, 0.5), percentile(values, 0.99))
+    return row
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    mem = "?"
+    with contextlib.suppress(OSError):
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} CPUs (`nproc`), {model}, {mem} RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}; load average {load:.1f} when the run started"
+    )
+
+
+def markdown(results: dict, load: dict, args) -> str:
+    lines = [
+        "## Queue",
+        "",
+        f"Measured with `bench/queue.py` on {time.strftime('%Y-%m-%d')}: {machine()}.",
+        "",
+        "Method: every run starts from a fresh database with 30 counters serving services A, B,"
+        " C and P. Worker processes are forked, connect, then start together; each alternates"
+        " *issue a tag* and *call the next tag for its counter* (which also finishes the"
+        f" counter's previous tag), {args.ops} operations per process. Each operation is one full"
+        " service call: one write transaction with the tag change, its timed TagEvent and its"
+        " audit event. SQLite runs in WAL mode with synchronous=FULL and BEGIN IMMEDIATE (the"
+        " production settings); PostgreSQL is a private server started by the script (fsync off,"
+        " Unix socket). Latencies are wall-clock per call, in milliseconds.",
+        "",
+        "| backend | processes | ops | ops/s | client CPU ms/op | issue p50 | issue p99 "
+        "| call p50 | call p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (backend, procs), row in results.items():
+        lines.append(
+            f"| {backend} | {procs} | {row['ops']} | {row['ops_per_s']:.0f} "
+            f"| {row['cpu_ms']:.1f} "
+            f"| {row['issue'][0]:.1f} | {row['issue'][1]:.1f} "
+            f"| {row['call'][0]:.1f} | {row['call'][1]:.1f} |"
+        )
+    if load:
+        lines += [
+            "",
+            "Realistic office load: 30 counter processes each calling once a minute, the day"
+            " compressed N× (at 10× one call per counter every 6 s, at 60× every second), two"
+            " kiosk processes issuing tags as fast as the counters call them, and one display"
+            f" board polling every 0.5 s; {args.seconds:g} s per run, timed after every process"
+            " has connected and made one untimed call.",
+            "",
+            "| backend | compressed | role | operations | p50 ms | p99 ms |",
+            "|---|---:|---|---:|---:|---:|",
+        ]
+        for (backend, compress), row in load.items():
+            for role, (n, p50, p99) in row.items():
+                lines.append(
+                    f"| {backend} | {compress:g}× | {role} | {n} | {p50:.1f} | {p99:.1f} |"
+                )
+    lines += ["", NOTES]
+    return "\n".join(lines) + "\n"
+
+
+NOTES = """\
+What limits it (profiles and A/B runs of 2026-11-21, same machine, shared with other work):
+
+- Every write commits with an fsync (WAL, synchronous=FULL): 1.5 ms on this disk when idle, more
+  under I/O from other jobs. One commit per operation caps one SQLite file at ~650 ops/s before any
+  work is done; writers take turns, so more processes cannot raise that.
+- `audit.append` costs 1.5–3 ms of CPU per event inside the write lock (an ORM select, an ORM
+  insert and flush, an update). A call that also finishes the counter's previous tag appends two.
+  A prototype of the same chain with prebuilt Core statements (not in the code) took a write
+  transaction with one audit event from 3.6 to 1.2 ms of CPU and doubled single-process throughput
+  (141 → 311 ops/s, load average 3); with synchronous=NORMAL as well, 204–277 ops/s for 1 process.
+- The queue's own statements are prebuilt Core statements on the session's connection (~60 µs
+  each instead of ~300 µs for a statement built per call); what is left is ~1 ms of CPU per
+  issue and ~2 ms per call, outside the audit.
+- On SQLite, writers queue on an flock (kernel FIFO) rather than in SQLite's busy handler, whose
+  back-off sleeps (up to 100 ms) left the database idle: same throughput, but p99 with 8
+  processes fell from 1.2–2.3 s to 0.1–0.5 s.
+- On PostgreSQL every writer also waits for the audit chain's head row: the queue appends its
+  audit events last in each transaction, so that lock is held for the appends and the commit only.
+- With 8 client processes on 2 shared cores, a lock holder is often descheduled; the client CPU
+  per operation (column above) shows how much of the machine one operation needs."""
+
+
+def write_section(text: str, path: Path) -> None:
+    """Replace the `## Queue` section of docs/benchmarks.md (created with its header if new)."""
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start = current.find("## Queue")
+    if start < 0:
+        updated = current.rstrip("\n") + "\n\n" + text
+    else:
+        end = current.find("\n## ", start + 1)
+        rest = current[end + 1 :] if end >= 0 else ""
+        updated = current[:start] + text + ("\n" + rest if rest else "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(updated, encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--procs", default="1,4,8")
+    parser.add_argument("--ops", type=int, default=400, help="operations per process")
+    parser.add_argument("--seconds", type=float, default=30, help="office load duration")
+    parser.add_argument(
+        "--compress", default="10,60", help="time compressions of the office load (comma list)"
+    )
+    parser.add_argument("--no-load", action="store_true", help="skip the office load")
+    parser.add_argument("--pg-url", help="an empty PostgreSQL database ({name} is replaced)")
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = parser.parse_args()
+    open_office_clock()
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    procs_list = [int(p) for p in args.procs.split(",")]
+    compressions = [float(c) for c in args.compress.split(",")]
+    results: dict = {}
+    load: dict = {}
+    folder = Path(tempfile.mkdtemp(prefix="clerk-bench-"))
+    with contextlib.ExitStack() as stack:
+        pg = None
+        if "postgresql" in backends:
+            pg = args.pg_url or stack.enter_context(private_postgres())
+        for backend in backends:
+            for n, procs in enumerate(procs_list):
+                url = fresh_database(backend, pg, folder, n)
+                results[(backend, procs)] = row = throughput(url, procs, args.ops)
+                print(f"{backend} ×{procs}: {row['ops_per_s']:.0f} ops/s {row}", flush=True)
+            for k, compress in enumerate([] if args.no_load else compressions):
+                url = fresh_database(backend, pg, folder, 90 + k)
+                load[(backend, compress)] = office_load(url, args.seconds, compress)
+                print(f"{backend} office load ×{compress:g}: {load[(backend, compress)]}")
+    shutil.rmtree(folder, ignore_errors=True)
+    text = markdown(results, load, args)
+    print(text)
+    if args.write:
+        write_section(text, ROOT / "docs" / "benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
