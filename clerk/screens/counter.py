@@ -610,9 +610,20 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         self.read_card()
 
     def read_card(self) -> None:
-        """Card-reader issue: read the presented card here and put its number in the field
-        (then look it up as if typed). Until it lands, the number is typed."""
-        self.say("identify", _("The card reader is not connected yet: type the ID number."))
+        """Read the presented card's chip and look its document number up as if typed."""
+        from clerk.domain.cards import read_card
+        from clerk.widgets.card_panel import app_reader
+
+        app = self.app
+
+        def done(card) -> None:
+            if card.holder is None:
+                self.say("identify", _("This card is blank: type the ID number."))
+                return
+            self.query_one("#identify-input", Input).value = card.holder.document_number
+            self._submit_identify()
+
+        self.run("identify", lambda: read_card(app_reader(app)), done=done)
 
     def _submit_identify(self) -> None:
         focused = self.focused

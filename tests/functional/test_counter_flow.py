@@ -498,3 +498,34 @@ async def test_escape_goes_back_without_losing_input(office):
         assert app.screen.query_one("#fact-origin").value == origin != "macao"
         bar = str(app.screen.query_one("#counter-steps").render())
         assert "Facts" in bar and "left" in bar
+
+
+# --- identify by reading the presented card ------------------------------------------------------
+
+
+async def test_ctrl_r_reads_the_card_and_finds_the_applicant(office):
+    from clerk.devices.card_profile import load_profile
+    from clerk.devices.reader import VirtualReader
+    from clerk.devices.reference_card import ReferenceCard, demo_holder
+
+    card = ReferenceCard.personalised(load_profile(), "0000", demo_holder(date(2026, 11, 20)))
+    async with at_the_counter(office) as (app, keys):
+        app.card_reader = VirtualReader(card)
+        await keys.press("f5")
+        assert screen(app).step == "identify"
+        await keys.press("ctrl+r")
+        assert screen(app).step == "case", text_of(app, "#identify-message")
+        assert screen(app).query_one("#identify-input").value == "1234567(3)"
+
+
+async def test_ctrl_r_with_a_blank_card_says_so(office):
+    from clerk.devices.card_profile import load_profile
+    from clerk.devices.reader import VirtualReader
+    from clerk.devices.reference_card import ReferenceCard
+
+    async with at_the_counter(office) as (app, keys):
+        app.card_reader = VirtualReader(ReferenceCard(load_profile(), "0000"))
+        await keys.press("f5")
+        await keys.press("ctrl+r")
+        assert screen(app).step == "identify"
+        assert "blank" in text_of(app, "#identify-message")
