@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 import pyte
 import pytest
 
+from tests.system.loopback import free_port, wait_until_listening
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_refuses_a_public_address(capsys):
@@ -40,7 +35,7 @@ def served(tmp_path):
         env=env,
         cwd=ROOT,
     )
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "clerk", "serve", "--port", str(port), "--db", url],
         cwd=ROOT,
@@ -48,15 +43,7 @@ def served(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"clerk serve did not listen: {proc.stdout.read().decode()}")
+    wait_until_listening(proc, port, "clerk serve", timeout=30)
     yield port
     proc.terminate()
     proc.wait(timeout=10)

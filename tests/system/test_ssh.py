@@ -12,7 +12,6 @@ import pty
 import select
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,9 @@ import pyte
 import pytest
 
 from tests.conftest import missing_component
+from tests.system.loopback import free_port, wait_until_listening
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -58,7 +52,7 @@ def sshd(tmp_path):
     keys.chmod(0o600)
     command = shlex.join([sys.executable, "-m", "clerk", "--db", db, "--counter", "2"])
     audit_key = os.environ["CLERK_AUDIT_KEY"]
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "sshd_config"
     config.write_text(f"""
 Port {port}
@@ -85,15 +79,7 @@ Match User root
     proc = subprocess.Popen(
         [sshd_bin, "-D", "-e", "-f", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"sshd did not start: {proc.stdout.read().decode()}")
+    wait_until_listening(proc, port, "sshd", timeout=10)
     yield port, tmp_path / "user"
     proc.terminate()
     proc.wait(timeout=10)
