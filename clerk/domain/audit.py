@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import select
 
 from clerk.domain.clock import utcnow
@@ -28,24 +29,20 @@ if TYPE_CHECKING:
     from clerk.domain.auth import Actor
 
 
-def _canonical(event: AuditEvent) -> bytes:
-    body = {
-        "id": event.id,
-        "at": event.at.isoformat(timespec="microseconds"),
-        "user_id": event.user_id,
-        "username": event.username,
-        "counter": event.counter,
-        "terminal": event.terminal,
-        "action": event.action,
-        "subject_type": event.subject_type,
-        "subject_id": event.subject_id,
-        "before": event.before,
-        "after": event.after,
-    }
+_FIELDS = (
+    "id", "at", "user_id", "username", "counter", "terminal", "action", "subject_type",
+    "subject_id", "before", "after",
+)  # fmt: skip
+
+
+def _canonical(event: AuditEvent | Mapping[str, Any]) -> bytes:
+    get = event.get if isinstance(event, Mapping) else event.__getattribute__
+    body = {name: get(name) for name in _FIELDS}
+    body["at"] = body["at"].isoformat(timespec="microseconds")
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def link_hash(key: bytes, prev_hash: str, event: AuditEvent) -> str:
+def link_hash(key: bytes, prev_hash: str, event: AuditEvent | Mapping[str, Any]) -> str:
     return hmac.new(key, prev_hash.encode() + b"|" + _canonical(event), hashlib.sha256).hexdigest()
 
 
@@ -55,6 +52,25 @@ def _dump(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass(frozen=True)
+class Appended:
+    id: int
+    hash: str
+
+
+_EVENTS = AuditEvent.__table__
+_HEAD = AuditHead.__table__
+# prebuilt Core statements: appending runs inside every writer's transaction (and, on PostgreSQL,
+# under the head row's lock), so it must cost as little as possible — no ORM unit of work
+SQL_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+SQL_INSERT_EVENT = insert(_EVENTS)
+SQL_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
 
 
 def append(
@@ -68,35 +84,60 @@ def append(
     before: Any = None,
     after: Any = None,
     at: datetime | None = None,
-) -> AuditEvent:
+) -> Appended:
     """Add one event to the chain inside the caller's transaction (commits with it)."""
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    entry = {
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "before": before,
+        "after": after,
+        "at": at,
+    }
+    return append_many(session, key, [entry])[-1]
+
+
+def append_many(
+    session: Session, key: bytes, entries: Iterable[Mapping[str, Any]]
+) -> list[Appended]:
+    """Add several events in order (each a mapping of `append`'s arguments): one head lock, one
+    multi-row insert and one head update for all of them."""
+    if session.new or session.deleted or session.dirty:
+        session.flush()  # the caller's pending rows go first, as they happened first
+    conn = session.connection()
+    head = conn.execute(SQL_LOCK_HEAD).first()
     if head is None:
         # the very first event: two writers may get here at once (PostgreSQL), so the head row
         # is created with ON CONFLICT DO NOTHING and then locked like any other time
         _create_head(session)
-        head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
-    event = AuditEvent(
-        id=head.seq + 1,
-        at=at or utcnow(),
-        user_id=actor.user_id if actor else None,
-        username=actor.username if actor else "system",
-        counter=actor.counter if actor else None,
-        terminal=actor.terminal if actor else "",
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        before=_dump(before),
-        after=_dump(after),
-        prev_hash=head.last_hash,
-    )
-    event.hash = link_hash(key, head.last_hash, event)
-    session.add(event)
-    session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=event.id, last_hash=event.hash)
-    )
-    session.flush()
-    return event
+        head = conn.execute(SQL_LOCK_HEAD).one()
+    seq, prev_hash = head
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        actor = entry.get("actor")
+        seq += 1
+        row = {
+            "id": seq,
+            "at": entry.get("at") or utcnow(),
+            "user_id": actor.user_id if actor else None,
+            "username": actor.username if actor else "system",
+            "counter": actor.counter if actor else None,
+            "terminal": actor.terminal if actor else "",
+            "action": entry["action"],
+            "subject_type": entry.get("subject_type") or "",
+            "subject_id": entry.get("subject_id"),
+            "before": _dump(entry.get("before")),
+            "after": _dump(entry.get("after")),
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = link_hash(key, prev_hash, row)
+        rows.append(row)
+    if not rows:
+        return []
+    conn.execute(SQL_INSERT_EVENT, rows)
+    conn.execute(SQL_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+    return [Appended(row["id"], row["hash"]) for row in rows]
 
 
 def _create_head(session: Session) -> None:
