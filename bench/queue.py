@@ -3,7 +3,7 @@ PostgreSQL, and a realistic office load (30 counters, one call per counter per m
 
     .venv/bin/python bench/queue.py                      # everything, printed as Markdown
     .venv/bin/python bench/queue.py --write              # … and written into docs/benchmarks.md
-    .venv/bin/python bench/queue.py --backends sqlite --procs 8 --ops 200
+    .venv/bin/python bench/queue.py --backends sqlite,sqlite-normal --procs 8 --ops 200
 
 Each run gets a fresh database (a SQLite file in a temporary folder; a private PostgreSQL started
 here with initdb, fsync off, on a Unix socket, unless --pg-url names one). Worker processes are
@@ -121,8 +121,8 @@ def private_postgres() -> Iterator[str]:
 
 
 def fresh_database(backend: str, pg_template: str | None, folder: Path, n: int) -> str:
-    if backend == "sqlite":
-        url = f"sqlite:///{folder / f'bench-{n}.db'}"
+    if backend.startswith("sqlite"):
+        url = f"sqlite:///{folder / f'bench-{backend}-{n}.db'}"
     else:
         import psycopg
         from sqlalchemy.engine import make_url
@@ -317,8 +317,9 @@ def markdown(results: dict, load: dict, args) -> str:
         f" counter's previous tag), {args.ops} operations per process. Each operation is one full"
         " service call: one write transaction with the tag change, its timed TagEvent and its"
         " audit event. SQLite runs in WAL mode with synchronous=FULL and BEGIN IMMEDIATE (the"
-        " production settings); PostgreSQL is a private server started by the script (fsync off,"
-        " Unix socket). Latencies are wall-clock per call, in milliseconds.",
+        " default settings); *sqlite-normal* is the same with `[database] sqlite_synchronous ="
+        ' "normal"` (no fsync per commit); PostgreSQL is a private server started by the script'
+        " (fsync off, Unix socket). Latencies are wall-clock per call, in milliseconds.",
         "",
         "| backend | processes | ops | ops/s | client CPU ms/op | issue p50 | issue p99 "
         "| call p50 | call p99 |",
@@ -391,7 +392,7 @@ def write_section(text: str, path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", default="sqlite,sqlite-normal,postgresql")
     parser.add_argument("--procs", default="1,4,8")
     parser.add_argument("--ops", type=int, default=400, help="operations per process")
     parser.add_argument("--seconds", type=float, default=30, help="office load duration")
@@ -414,6 +415,9 @@ def main() -> int:
         if "postgresql" in backends:
             pg = args.pg_url or stack.enter_context(private_postgres())
         for backend in backends:
+            # sqlite-normal: the same file settings but `[database] sqlite_synchronous = "normal"`
+            synchronous = "normal" if backend == "sqlite-normal" else "full"
+            os.environ["CLERK_DATABASE_SQLITE_SYNCHRONOUS"] = synchronous
             for n, procs in enumerate(procs_list):
                 url = fresh_database(backend, pg, folder, n)
                 results[(backend, procs)] = row = throughput(url, procs, args.ops)

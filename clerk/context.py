@@ -44,7 +44,10 @@ class Context:
 
             password = get_secret("DB_PASSWORD", self.config, required=False)
         return Database(
-            url, busy_timeout_ms=self.config.database.busy_timeout_ms, password=password
+            url,
+            busy_timeout_ms=self.config.database.busy_timeout_ms,
+            password=password,
+            synchronous=self.config.database.sqlite_synchronous,
         )
 
     @cached_property

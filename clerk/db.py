@@ -1,10 +1,11 @@
 """The database: one `Database` per process, SQLite (embedded) or PostgreSQL (psycopg 3).
 
-SQLite: WAL, synchronous=FULL, foreign_keys=ON, a busy timeout, writers of all processes taking
-turns on an flock, and every write transaction opened with BEGIN IMMEDIATE (a deferred BEGIN that
-reads then writes fails at once with "database is locked" whatever the timeout). Reads use
-`db.read()`, a deferred transaction that never blocks writers in WAL mode. PostgreSQL: READ
-COMMITTED, row locks (`FOR UPDATE [SKIP LOCKED]`) where the services need them.
+SQLite: WAL, synchronous=FULL (NORMAL by choice: `[database] sqlite_synchronous`), foreign_keys=ON,
+a busy timeout, writers of all processes taking turns on an flock, and every write transaction
+opened with BEGIN IMMEDIATE (a deferred BEGIN that reads then writes fails at once with "database
+is locked" whatever the timeout). Reads use `db.read()`, a deferred transaction that never blocks
+writers in WAL mode. PostgreSQL: READ COMMITTED, row locks (`FOR UPDATE [SKIP LOCKED]`) where the
+services need them.
 
 Services own transactions: `with db.write() as s:` commits on success (and the audit event with
 it), rolls back on any exception.
@@ -163,9 +164,19 @@ def _writer_turn(path: Path) -> _WriterTurn:
 
 
 class Database:
-    def __init__(self, url: str, *, busy_timeout_ms: int = 10000, password: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_ms: int = 10000,
+        password: str | None = None,
+        synchronous: str = "full",
+    ):
         self.url = normalise_url(url)
         self.busy_timeout_ms = busy_timeout_ms
+        if synchronous not in ("full", "normal"):
+            raise UsageError(f"SQLite synchronous must be full or normal, not {synchronous!r}")
+        self.synchronous = synchronous.upper()
         self._password = password
         self._engine: Engine | None = None
         self._read_engine: Engine | None = None
@@ -197,14 +208,14 @@ class Database:
                 self.url,
                 connect_args={"timeout": self.busy_timeout_ms / 1000, "check_same_thread": False},
             )
-            timeout = int(self.busy_timeout_ms)
+            timeout, synchronous = int(self.busy_timeout_ms), self.synchronous
 
             @event.listens_for(engine, "connect")
             def _on_connect(dbapi_conn, _record):
                 dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute(f"PRAGMA synchronous={synchronous}")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute(f"PRAGMA busy_timeout={timeout}")
                 cur.close()

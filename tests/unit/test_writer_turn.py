@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from clerk.db import Database
-from clerk.errors import Failure
+from clerk.errors import Failure, UsageError
 
 FORK = multiprocessing.get_context("fork")
 
@@ -91,3 +91,18 @@ def test_a_writer_that_holds_its_turn_too_long_gives_a_busy_message(sqlite_url):
     with db.write() as s:
         s.execute(text("INSERT INTO t VALUES ('waiter', 2)"))
     assert _rows(db) == [("holder", 1), ("waiter", 2)]
+
+
+def test_synchronous_is_full_unless_normal_is_chosen(sqlite_url, tmp_path):
+    from clerk.config import Config
+    from clerk.context import Context
+
+    assert Config().database.sqlite_synchronous == "full"
+    ctx = Context(db_url=f"sqlite:///{tmp_path / 'normal.db'}")
+    ctx.config.database.sqlite_synchronous = "normal"
+    with _db(sqlite_url).engine.connect() as full, ctx.db.engine.connect() as normal:
+        assert full.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+        assert normal.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    ctx.close()
+    with pytest.raises(UsageError, match="full or normal"):
+        Database(sqlite_url, synchronous="off")
