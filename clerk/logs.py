@@ -78,5 +78,8 @@ def setup_logging(ctx: Context | None = None) -> Path:
 
 def log_exception(exc: BaseException, ctx: Context | None = None) -> Path:
     path = setup_logging(ctx)
+    inner = getattr(exc, "error", None)  # a Textual WorkerFailed carries the real one
+    if isinstance(inner, BaseException) and inner is not exc:
+        exc = inner
     logging.getLogger("clerk").error("unexpected error", exc_info=exc)
     return path

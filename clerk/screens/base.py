@@ -50,17 +50,39 @@ class ServiceCalls:
             try:
                 result = await asyncio.to_thread(fn, *args, **kwargs)
             except ClerkError as exc:
-                (on_error or self.clerk.show_error)(exc.message)
+                self._answer(on_error or self.clerk.show_error, exc.message)
                 return
             except Exception as exc:  # noqa: BLE001 - logged, the clerk gets one line
                 self.clerk.report_bug(exc)
                 if on_error:
-                    on_error(_("Unexpected error; it was logged. Try again or call IT."))
+                    self._answer(
+                        on_error, _("Unexpected error; it was logged. Try again or call IT.")
+                    )
                 return
             if on_done is not None:
-                on_done(result)
+                self._answer(on_done, result)
 
         self.run_worker(runner(), group=group)  # type: ignore[attr-defined]
+
+    def _still_shown(self) -> bool:
+        """This screen (or the screen of this widget) is still on the app's stack."""
+        node: Any = self
+        try:
+            screen = node if isinstance(node, Screen) else node.screen
+            return screen in node.app.screen_stack
+        except Exception:  # noqa: BLE001 - a removed widget has no screen any more
+            return False
+
+    def _answer(self, callback: Callable[[Any], None], value: Any) -> None:
+        """Hand a service's answer to the screen, unless the clerk has left it meanwhile (Esc
+        while a lookup ran: its widgets are gone). A callback that fails is logged; the clerk
+        gets one line and the app goes on."""
+        if not self._still_shown():
+            return
+        try:
+            callback(value)
+        except Exception as exc:  # noqa: BLE001 - logged, the clerk gets one line
+            self.clerk.report_bug(exc)
 
 
 class ClerkScreen(ServiceCalls, Screen):
