@@ -51,6 +51,9 @@ class ClerkApp(App):
     ]
 
     def __init__(self, ctx: Context, *, demo: bool = False, counter: int | None = None):
+        from clerk.widgets import footer
+
+        footer.install()  # Textual's Footer would keep every removed key alive
         super().__init__()
         self.ctx = ctx
         self.demo = demo

@@ -102,7 +102,8 @@ class BoardScreen(ClerkScreen):
         local = {"zh_Hant": office.name_zh, "pt": office.name_pt}.get(lang) or office.name
         names = [office.name_zh, local] if lang != "zh_Hant" else [office.name_zh, office.name]
         self.query_one("#board-office", Static).update(" · ".join(n for n in names if n))
-        self.query_one("#board-calls-title", Static).update(f"{_('Now calling'):<19}{_('Counter')}")
+        now_calling, counter = _("Now calling"), _("Counter")  # outside the f-string: extracted
+        self.query_one("#board-calls-title", Static).update(f"{now_calling:<19}{counter}")
         self.query_one("#board-history-title", Static).update(_("Last calls"))
         self.query_one("#board-waits-title", Static).update("  " + _("Waiting"))
         history = self.query_one("#board-history-table", DataTable)

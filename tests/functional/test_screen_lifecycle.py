@@ -55,3 +55,23 @@ async def test_a_failing_answer_is_logged_and_the_app_goes_on(office, monkeypatc
     from clerk.logs import log_dir
 
     assert "NoMatches: No nodes match '#identify-message'" in (log_dir() / "clerk.log").read_text()
+
+
+async def test_footers_do_not_keep_their_old_keys(office):
+    """Each step and each call changes the bindings and recomposes the footer; the keys of the
+    footers before must not stay alive (bench/counter_keys.py saw ~2 MiB per applicant)."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = ClerkApp(office, demo=True, counter=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        keys = await open_counter(app, pilot)
+        for _ in range(6):
+            await keys.press("f5")
+            await keys.press("escape")
+        await settle(app, pilot)
+        footer = app.screen.query_one(Footer)
+        shown = len(footer.query(FooterKey))
+        watching = len(getattr(footer, "__watchers", {}).get("compact", []))
+        assert shown > 0
+        assert watching <= shown  # only the keys on show (6 rounds would leave ~10× as many)
