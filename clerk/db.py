@@ -14,6 +14,7 @@ it), rolls back on any exception.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -74,6 +75,27 @@ def _sqlite_path(url: str) -> Path:
     from sqlalchemy.engine import make_url
 
     return Path(make_url(url).database or "")
+
+
+_REVISION_LINE = re.compile(
+    r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(?:['\"]([0-9A-Za-z_]+)['\"]|None)\s*$",
+    re.MULTILINE,
+)
+
+
+def _script_head() -> str | None:
+    """The newest migration's revision, read from the files' `revision`/`down_revision` lines;
+    None when that is not one plain chain (Alembic then decides)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = {name: value for name, value in _REVISION_LINE.findall(path.read_text("utf-8"))}
+        if not found.get("revision") or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"]:
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 class _WriterTurn:
@@ -295,12 +317,26 @@ class Database:
         return cfg
 
     def current_revision(self) -> str | None:
-        from alembic.runtime.migration import MigrationContext
+        """The schema's revision, read without importing Alembic (about 11 MiB and 0.1 s for
+        every clerk process, which only ever checks it)."""
+        from sqlalchemy.exc import OperationalError, ProgrammingError
 
         with _translate_errors(self), self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            try:
+                rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+            except (OperationalError, ProgrammingError):
+                return None  # no version table: a database clerk never migrated
+        if len(rows) > 1:  # branches: Alembic knows what that means
+            from alembic.runtime.migration import MigrationContext
+
+            with _translate_errors(self), self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        return rows[0][0] if rows else None
 
     def head_revision(self) -> str | None:
+        head = _script_head()
+        if head is not None:
+            return head
         from alembic.script import ScriptDirectory
 
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
