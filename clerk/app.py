@@ -65,6 +65,9 @@ class ClerkApp(App):
         self.idle_seconds = cfg.ui.idle_lock_minutes * 60
         self._last_input = time.monotonic()
         self.card_reader = None  # the reader this terminal shares (see widgets/card_panel.py)
+        from clerk.widgets.scanner import ScannerRouter
+
+        self.scanner = ScannerRouter(self, cfg.collection.scanner_gap_ms)  # barcode bursts
         self.device_status: dict[str, str] = {
             "printer": cfg.printer.name or cfg.printer.kind,
             "reader": "virtual" if cfg.card_reader.kind == "virtual" else "—",
@@ -137,6 +140,8 @@ class ClerkApp(App):
     def on_event(self, event: events.Event):
         if isinstance(event, events.Key | events.MouseDown | events.Paste):
             self._last_input = time.monotonic()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            return self.scanner.on_key(event, super().on_event)  # may hold a scanner's burst
         return super().on_event(event)
 
     def _check_idle(self) -> None:

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "clerk.commands.card",
     "clerk.commands.secrets",
     "clerk.commands.cashier",
+    "clerk.commands.collection",
+    "clerk.commands.report",
 )
 
 

@@ -200,6 +200,11 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise UsageError(f"config file {path}: {exc}") from None
 
 
+def _digits(text: str, most: int = 2) -> bool:
+    """ASCII digits only (not "²" or "٠١", which `str.isdigit` accepts), at most `most`."""
+    return text.isascii() and text.isdigit() and len(text) <= most
+
+
 def _validate(cfg: Config, where: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -218,12 +223,12 @@ def _validate(cfg: Config, where: str) -> None:
         raise UsageError(f"{where}: database.sqlite_synchronous must be full or normal")
     if cfg.card_reader.kind not in ("pcsc", "virtual"):
         raise UsageError(f"{where}: card_reader.kind must be pcsc or virtual")
-    if not (cfg.office.code.isdigit() and len(cfg.office.code) == 2):
+    if not (_digits(cfg.office.code) and len(cfg.office.code) == 2):
         raise UsageError(f'{where}: office.code must be two digits, e.g. "01"')
     for key in ("opening", "closing"):
         value = getattr(cfg.office, key)
         hh, _, mm = value.partition(":")
-        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+        if not (_digits(hh, 2) and _digits(mm, 2) and int(hh) < 24 and int(mm) < 60):
             raise UsageError(f"{where}: office.{key} must be HH:MM, not {value!r}")
     for name in ("idle_lock_minutes",):
         if getattr(cfg.ui, name) < 0:

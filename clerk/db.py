@@ -377,7 +377,12 @@ class Database:
     # -- backup / restore ------------------------------------------------------------------------
     def backup(self, dest: str | Path) -> Path:
         """An online, consistent copy (SQLite backup API, or pg_dump custom format)."""
-        dest = Path(dest)
+        try:
+            return self._backup(Path(dest))
+        except OSError as exc:  # a name too long, a folder not writable, a full disk
+            raise UsageError(f"cannot write the backup {dest}: {exc.strerror or exc}") from None
+
+    def _backup(self, dest: Path) -> Path:
         if dest.exists() and dest.is_dir():
             raise UsageError(f"{dest} is a folder; give a file name")
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -403,7 +408,11 @@ class Database:
     def restore(self, src: str | Path) -> None:
         """Replace the database's content with a backup made by `backup`."""
         src = Path(src)
-        if not src.is_file():
+        try:
+            found = src.is_file()
+        except OSError:  # e.g. a name too long for the file system
+            found = False
+        if not found:
             raise UsageError(f"backup file {src} does not exist")
         if self.is_sqlite:
             try:
@@ -482,10 +491,14 @@ def _run_pg_tool(argv: list[str], db: Database, dbname_flag: bool = False) -> No
 @contextmanager
 def _translate_errors(db: Database) -> Iterator[None]:
     """Turn connection failures into one clear line; everything else passes through."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DataError, OperationalError
 
     try:
         yield
+    except DataError as exc:  # a value the database cannot hold (NUL in text, out of range)
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise UsageError(f"the database cannot store this input: {first}") from exc
     except OperationalError as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__

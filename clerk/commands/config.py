@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--expect", metavar="HASH", help="the newest hash printed on a daily report")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=verify)
+    from clerk.commands.report import add_audit_show
+
+    add_audit_show(group)
 
 
 def path(args, ctx) -> int:

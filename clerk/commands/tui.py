@@ -25,6 +25,12 @@ def register(sub) -> None:
         "folder) and open the workstation on it",
     )
     p.add_argument("--seed-only", action="store_true", help="seed, print the users, do not open")
+    p.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="also generate N applications over the past year (tags, payments, events)",
+    )
     p.add_argument("--counter", type=int, metavar="N", default=argparse.SUPPRESS)
     p.set_defaults(func=demo)
     p = add_command(
@@ -95,6 +101,10 @@ def demo(args, ctx) -> int:
     from clerk.domain.demo_payments import seed_payments
 
     paid = seed_payments(ctx)
+    if args.scale:
+        from clerk.commands.report import generate_scale
+
+        generate_scale(ctx, args.scale)
     print(f"demo database: {ctx.db_url}")
     if key_file:
         print(f"created an audit key for the demo in {key_file}")

@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.set_defaults(func=list_)
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, prompt: str = "Password: ", twice: bool = True) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
@@ -42,8 +42,8 @@ def _read_password(from_stdin: bool) -> str:
         raise UsageError("no terminal to ask the password: use --password-stdin")
     import getpass
 
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Again: ") != first:
+    first = getpass.getpass(prompt)
+    if twice and getpass.getpass("Again: ") != first:
         raise UsageError("the two passwords differ; nothing changed")
     return first
 

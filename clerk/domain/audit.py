@@ -208,7 +208,7 @@ def verify(
                 False,
                 checked,
                 prev_hash,
-                None,
+                checked + 1,  # the first link after the intact part: gone or rewritten
                 "the hash printed on the report is not in the chain "
                 "(the tail was truncated or rewritten)",
             )

@@ -291,6 +291,22 @@ def authenticate(
                         f"too many failed attempts: the account is locked for "
                         f"{sec.lockout_minutes} min"
                     )
+            elif purpose == "approve" and user.role not in SUPERVISORS:
+                # the right password of somebody who may not approve: refused, and audited as
+                # a refusal (never as an approval that a role check undid afterwards)
+                audit.append(
+                    s,
+                    ctx.audit_key,
+                    actor,
+                    "approve.refused",
+                    subject_type="user",
+                    subject_id=user.id,
+                    after={"reason": "role"},
+                )
+                refusal = (
+                    f"{user.username} ({user.role}) may not do this; it needs "
+                    f"{' or '.join(SUPERVISORS)}"
+                )
             else:
                 user.failed_logins = 0
                 user.locked_until = None

@@ -46,8 +46,17 @@ from sqlalchemy import update
 from sqlmodel import func, select
 
 from clerk.domain import audit, policy
+from clerk.domain.approvals import (
+    check_four_eyes,
+    close_request,
+    open_request,
+    pending_request,
+    withdraw_requests,
+)
 from clerk.domain.auth import confirm_supervisor, require_role
 from clerk.domain.clock import to_local, utcnow
+from clerk.domain.codes import SUPERVISORS
+from clerk.domain.identity import visible
 from clerk.domain.models import (
     Applicant,
     Application,
@@ -175,7 +184,7 @@ def parse_amount(text: str | int, what: str = "") -> int:
         if found is None:
             raise UsageError(
                 _("{what}: {text} is not an amount in patacas (e.g. 90 or 90.50).").format(
-                    what=label, text=raw.strip()
+                    what=label, text=" ".join(raw.split())
                 )
             )
         avos = int(found["whole"]) * 100 + int((found["cents"] or "0").ljust(2, "0"))
@@ -189,7 +198,7 @@ def parse_amount(text: str | int, what: str = "") -> int:
 
 
 def _clean(text: str, limit: int) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text or "").split())[:limit]
+    return " ".join(visible(text).split())[:limit]
 
 
 # --- denominations ------------------------------------------------------------------------------
@@ -227,7 +236,7 @@ def count_total(counts: Mapping[str, int]) -> int:
 def check_counts(counts: Mapping[str, int | str]) -> dict[str, int]:
     """Every denomination's count (missing ones are 0); a bad one is a `UsageError`."""
     known = {d.code for d in DENOMINATIONS}
-    unknown = sorted(set(counts) - known)
+    unknown = sorted(repr(code) for code in set(counts) - known)
     if unknown:
         raise UsageError(
             f"unknown denomination {', '.join(unknown)} (valid: "
@@ -238,7 +247,7 @@ def check_counts(counts: Mapping[str, int | str]) -> dict[str, int]:
         value = counts.get(d.code, 0)
         if isinstance(value, str):
             text = unicodedata.normalize("NFKC", value).strip() or "0"
-            value = int(text) if text.isdigit() else -1
+            value = int(text) if text.isascii() and text.isdigit() and len(text) < 9 else -1
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
             raise UsageError(
                 _("{what}: the count must be a whole number from 0 to {max}.").format(
@@ -546,10 +555,11 @@ def find_application(ctx: Context, number: str) -> int:
     return found
 
 
-def _valid_receipt(s: Session, app_id: int) -> Receipt | None:
+def _valid_receipt(s: Session, app_id: int, kind: str = "fee") -> Receipt | None:
+    """The application's newest valid receipt of `kind` (fee: the one that collects the card)."""
     return s.exec(
         select(Receipt)
-        .where(Receipt.application_id == app_id, Receipt.status == "valid")
+        .where(Receipt.application_id == app_id, Receipt.status == "valid", Receipt.kind == kind)
         .order_by(Receipt.id.desc())
     ).first()
 
@@ -817,21 +827,76 @@ def decide_exemption(
     with ctx.db.read() as s:
         _payable(s, app_id, lock=False)
     approver = _approver(ctx, actor, supervisor, password)
+    exemption_decided(ctx, actor, approver, app_id, kind, approve=approve, reason=reason)
+    return payment_due(ctx, actor, app_id).exemption
+
+
+def _decided(
+    s: Session,
+    request: Approval | None,
+    kind: str,
+    status: str,
+    subject: tuple[str, int],
+    detail: dict[str, Any],
+    reason: str,
+    requested_by: int | None,
+    approver: Actor,
+) -> Approval:
+    """The approval that records a supervisor's decision: the request that waited for it
+    (closed now, once), or a new one when nothing was asked before (decided at the counter)."""
+    if request is not None:
+        check_four_eyes(request.requested_by, approver)
+        return close_request(s, request, status, approver.user_id, reason, detail)
+    check_four_eyes(requested_by, approver)
+    approval = _approval(kind, status, *subject, detail, reason, requested_by, approver.user_id)
+    s.add(approval)
+    s.flush()
+    return approval
+
+
+def _request(s: Session, request_id: int | None, kinds: tuple[str, ...], subject: tuple[str, int]):
+    """The pending request a decision closes: the one named (from the supervisor's inbox), else
+    the subject's own pending request, if any."""
+    if request_id is None:
+        return pending_request(s, kinds, *subject)
+    row = s.exec(select(Approval).where(Approval.id == request_id).with_for_update()).first()
+    if row is None or row.kind not in kinds or (row.subject_type, row.subject_id) != subject:
+        raise NotFound(_("There is no such request {id}.").format(id=request_id))
+    return row
+
+
+def exemption_decided(
+    ctx: Context,
+    actor: Actor,
+    approver: Actor,
+    app_id: int,
+    kind: str,
+    *,
+    approve: bool,
+    reason: str = "",
+    request: int | None = None,
+) -> int:
+    """Record a supervisor's decision on an application's exemption (the approver already
+    proved who they are: a password at the counter, or their own login at the desk); closes
+    the application's pending exemption request. Returns the approval id."""
+    require_role(approver, *SUPERVISORS)
+    kind = policy.codes.check_choice("exemption", kind, policy.EXEMPTIONS)
+    reason = _clean(reason, MAX_REASON)
     status = "approved" if approve else "refused"
     with ctx.db.write() as s:
         app = _payable(s, app_id)
-        approval = _approval(
+        subject = ("application", app.id)
+        approval = _decided(
+            s,
+            _request(s, request, ("exemption",), subject),
             "exemption",
             status,
-            "application",
-            app.id,
+            subject,
             {"exemption": kind, "application": app.number},
             reason,
             actor.user_id,
-            approver.user_id,
+            approver,
         )
-        s.add(approval)
-        s.flush()
         audit.append(
             s,
             ctx.audit_key,
@@ -846,7 +911,7 @@ def decide_exemption(
                 "reason": reason,
             },
         )
-    return payment_due(ctx, actor, app_id).exemption
+        return approval.id
 
 
 # --- drawer -------------------------------------------------------------------------------------
@@ -1062,6 +1127,15 @@ def count_drawer(ctx: Context, actor: Actor, counts: Mapping[str, int | str]) ->
         within = abs(session.variance_avos) <= threshold
         session.status = "closed" if within else "counted"
         session.closed_at = now if within else None
+        if not within:  # the supervisor's inbox lists it until somebody acknowledges it
+            session.approval_id = open_request(
+                s,
+                "variance",
+                "drawersession",
+                session.id,
+                {"variance_avos": session.variance_avos, "expected_avos": expected_cash},
+                actor.user_id,
+            ).id
         s.add(session)
         audit.append(
             s,
@@ -1092,24 +1166,45 @@ def acknowledge_variance(
     with ctx.db.read() as s:
         if (session := _my_session(s, actor)) is None or session.status != "counted":
             raise Refused(_("No counted drawer waits for a supervisor."))
+        session_id = session.id
     approver = _approver(ctx, actor, supervisor, password)
+    return variance_acknowledged(ctx, actor, approver, session_id, reason)
+
+
+def variance_acknowledged(
+    ctx: Context,
+    actor: Actor,
+    approver: Actor,
+    session_id: int,
+    reason: str,
+    *,
+    request: int | None = None,
+) -> CountResult:
+    """Record a supervisor's acknowledgement of a counted drawer's variance (the approver
+    already proved who they are) and close the session and its variance request."""
+    require_role(approver, *SUPERVISORS)
+    reason = _clean(reason, MAX_REASON)
+    if not reason:
+        raise UsageError(_("Say why the drawer is out (kept with the approval)."))
     threshold = settings(ctx).variance_threshold_avos
     with ctx.db.write() as s:
-        session = _my_session(s, actor, lock=True)
+        session = s.exec(
+            select(DrawerSession).where(DrawerSession.id == session_id).with_for_update()
+        ).first()
         if session is None or session.status != "counted":
             raise Refused(_("No counted drawer waits for a supervisor."))
-        approval = _approval(
+        subject = ("drawersession", session.id)
+        approval = _decided(
+            s,
+            _request(s, request, ("variance",), subject),
             "variance",
             "approved",
-            "drawersession",
-            session.id,
+            subject,
             {"variance_avos": session.variance_avos, "expected_avos": session.expected_avos},
             reason,
             session.user_id,
-            approver.user_id,
+            approver,
         )
-        s.add(approval)
-        s.flush()
         session.approval_id = approval.id
         session.status = "closed"
         session.closed_at = utcnow()
@@ -1183,6 +1278,41 @@ def record_payment(
     """The payment of `app` inside the caller's write transaction (the demo records past days
     with it); `take_payment` is the service."""
     lines, approved = fee_lines(s, app, day)
+    # an exemption still waiting for a supervisor is moot once the fee is paid without it
+    withdraw_requests(s, ("exemption",), "application", app.id, "paid without a decision")
+    return write_payment(
+        s,
+        ctx,
+        actor,
+        app,
+        drawer,
+        lines,
+        tenders,
+        day=day,
+        at=at,
+        approved=approved,
+        expected_total_avos=expected_total_avos,
+    )
+
+
+def write_payment(
+    s: Session,
+    ctx: Context,
+    actor: Actor,
+    app: Application,
+    drawer: DrawerSession,
+    lines: Sequence[FeeLineView],
+    tenders: Sequence[TenderInput],
+    *,
+    day: date,
+    at: datetime,
+    approved: Approval | None = None,
+    expected_total_avos: int | None = None,
+    kind: str = "fee",
+) -> Paid:
+    """Receipt number, receipt, payment, `lines`, tenders and audit event of a payment for `app`,
+    inside the caller's write transaction. `kind`: "fee" (`record_payment`) or
+    "collection-surcharge" (`clerk.domain.collection.charge_surcharge`)."""
     total = sum(line.amount_avos for line in lines)
     if expected_total_avos is not None and expected_total_avos != total:
         raise Refused(
@@ -1207,6 +1337,7 @@ def record_payment(
         issued_at=at,
         user_id=actor.user_id,
         counter_id=counter_id,
+        kind=kind,
     )
     s.add(receipt)
     s.flush()
@@ -1230,7 +1361,7 @@ def record_payment(
         s,
         ctx.audit_key,
         actor,
-        "payment.take",
+        "payment.take" if kind == "fee" else f"payment.{kind}",
         subject_type="receipt",
         subject_id=receipt.id,
         after={
@@ -1244,6 +1375,36 @@ def record_payment(
         at=at,
     )
     return Paid(receipt.id, number, app.id, total, settlement.change_avos, settlement.tenders)
+
+
+SURCHARGE_CODES = ("non-presentation-surcharge", "former-card-non-presentation-surcharge")
+
+
+def collection_surcharge_lines(s: Session, app: Application, day: date) -> list[FeeLineView]:
+    """The fee lines when the former card cannot be presented at collection (inside the caller's
+    transaction): the policy's non-presentation surcharge for `app`'s case on `day`, on the
+    rung of the person's ladder (earlier non-presentations of other applications counted), and
+    the part of it the application's approved exemption waives, as its waiver line."""
+    facts = _facts(s, app, day).with_changes(original_presented=False)
+    quote = policy.quote(facts, day)
+    lines = [
+        FeeLineView(line.code, dict(line.label), line.amount_avos)
+        for line in quote.lines
+        if line.code in SURCHARGE_CODES
+    ]
+    decision = _exemption_decision(s, app.id)
+    kind = _exemption_kind(decision) if decision and decision.status == "approved" else None
+    if kind and lines:
+        # the waiver of the surcharge alone: the quote's waiver with it minus without it
+        def waiver(f: Facts) -> policy.FeeLine | None:
+            found = policy.quote(f.with_changes(exemption=kind), day).lines
+            return next((line for line in found if line.code == policy.WAIVER_CODE), None)
+
+        with_it, without = waiver(facts), waiver(facts.with_changes(original_presented=True))
+        waived = (with_it.amount_avos if with_it else 0) - (without.amount_avos if without else 0)
+        if with_it is not None and waived:
+            lines.append(FeeLineView(with_it.code, dict(with_it.label), waived, True))
+    return lines
 
 
 def _add_lines(s: Session, payment_id: int, lines: Iterable[FeeLineView], sign: int = 1) -> None:
@@ -1373,17 +1534,58 @@ def reverse_receipt(
     goes into the acting clerk's open drawer. A card tender needs the terminal's reference of
     the void or refund."""
     require_role(actor, *CASHIER_ROLES)
-    if kind not in REVERSALS:
-        raise UsageError(f"unknown reversal {kind!r} (valid: {', '.join(REVERSALS)})")
-    valid = settings(ctx).reasons(kind)
-    if reason not in valid:
-        raise UsageError(_("Choose a reason code: {valid}.").format(valid=", ".join(valid)))
-    reference = _clean(terminal_reference, MAX_REFERENCE)
+    reason, reference = check_reversal_request(ctx, kind, reason, terminal_reference)
     today = ctx.today()
     with ctx.db.read() as s:
         _check_reversal(_receipt_by_number(s, number), kind, today)
         _open_session(s, actor, today, lock=False)
     approver = _approver(ctx, actor, supervisor, password)
+    return reversal_approved(ctx, actor, approver, number, kind, reason, reference)
+
+
+def check_reversal_request(
+    ctx: Context, kind: str, reason: str, terminal_reference: str = ""
+) -> tuple[str, str]:
+    """(reason code, terminal reference) of a void or refund, checked."""
+    if kind not in REVERSALS:
+        raise UsageError(f"unknown reversal {kind!r} (valid: {', '.join(REVERSALS)})")
+    valid = settings(ctx).reasons(kind)
+    if reason not in valid:
+        raise UsageError(_("Choose a reason code: {valid}.").format(valid=", ".join(valid)))
+    return reason, _clean(terminal_reference, MAX_REFERENCE)
+
+
+def check_reversible(ctx: Context, actor: Actor, number: str, kind: str) -> tuple[int, str]:
+    """(receipt id, receipt number) when `actor` could reverse the receipt now (valid, a void
+    only on its day, the actor's drawer open): what a request to the supervisor's desk checks."""
+    require_role(actor, *CASHIER_ROLES)
+    today = ctx.today()
+    with ctx.db.read() as s:
+        receipt = _receipt_by_number(s, number)
+        _check_reversal(receipt, kind, today)
+        _open_session(s, actor, today, lock=False)
+        return receipt.id, receipt.number
+
+
+def reversal_approved(
+    ctx: Context,
+    actor: Actor,
+    approver: Actor,
+    number: str,
+    kind: str,
+    reason: str,
+    reference: str = "",
+    *,
+    request: int | None = None,
+    audit_as: Actor | None = None,
+) -> ReceiptRow:
+    """Reverse a receipt into `actor`'s open drawer, approved by `approver` (who already proved
+    who they are), and close the receipt's pending void/refund request (`request`: the one the
+    supervisor's inbox decides). `audit_as`: who acts, when not `actor` (the desk)."""
+    require_role(actor, *CASHIER_ROLES)
+    require_role(approver, *SUPERVISORS)
+    reason, reference = check_reversal_request(ctx, kind, reason, reference)
+    today = ctx.today()
     with ctx.db.write() as s:
         receipt = _receipt_by_number(s, number, lock=True)
         _check_reversal(receipt, kind, today)
@@ -1396,18 +1598,18 @@ def reverse_receipt(
         cards = {t.id for t in tenders if not (t.method in methods and methods[t.method].is_cash)}
         if cards and not reference:
             raise UsageError(_("Type the terminal's reference of the card refund."))
-        approval = _approval(
+        subject = ("receipt", receipt.id)
+        approval = _decided(
+            s,
+            _request(s, request, REVERSALS, subject),
             kind,
             "approved",
-            "receipt",
-            receipt.id,
+            subject,
             {"receipt": receipt.number, "total_avos": receipt.total_avos},
             reason,
             actor.user_id,
-            approver.user_id,
+            approver,
         )
-        s.add(approval)
-        s.flush()
         reversal = Payment(
             receipt_id=receipt.id,
             application_id=receipt.application_id,
@@ -1442,7 +1644,7 @@ def reverse_receipt(
         audit.append(
             s,
             ctx.audit_key,
-            actor,
+            audit_as or actor,
             f"receipt.{kind}",
             subject_type="receipt",
             subject_id=receipt.id,
@@ -1452,6 +1654,7 @@ def reverse_receipt(
                 "reason": reason,
                 "approval": approval.id,
                 "supervisor": approver.username,
+                "clerk": actor.username,
                 "reversal": reversal.id,
                 "total_avos": -receipt.total_avos,
             },

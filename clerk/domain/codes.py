@@ -3,3 +3,4 @@
 ROLES = ("clerk", "supervisor", "admin")
 SUPERVISORS = ("supervisor", "admin")
 LANGUAGES = ("en", "zh_Hant", "pt")
+REPORTS = ("takings", "queue", "applications", "cards", "daily")  # clerk report NAME

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from clerk.domain import audit, policy
+from clerk.domain.approvals import open_request
 from clerk.domain.auth import SYSTEM, Actor
 from clerk.domain.cashier import (
     DENOMINATIONS,
@@ -238,16 +239,28 @@ def seed_payments(ctx: Context, *, today: date | None = None) -> PaymentsReport:
                 day=day,
                 at=at + timedelta(minutes=4),
             )
+            if day < today:  # paid on an earlier day: the card went to production next morning
+                app.status = "in-production"
+                app.in_production_at = _at(day + timedelta(days=1), 9, 0, tz)
             if app.promised_on and app.promised_on <= today:
                 app.status = "ready"
                 app.ready_at = _at(app.promised_on, 9, 0, tz)
-                s.add(app)
+            s.add(app)
             report.created.append(f"receipt {paid.receipt_number} ({app.status})")
         for (_clerk, day), session in sessions.items():
             if day < today:
                 _close(session, s, day, tz)
         for row in UNPAID:
             app = lodge(row, today, users["ana"], 1, _at(today, 10, 30, tz))
+            if row[3]:  # as lodging does: the claim waits for a supervisor's decision
+                open_request(
+                    s,
+                    "exemption",
+                    "application",
+                    app.id,
+                    {"exemption": row[3], "application": app.number},
+                    users["ana"].id,
+                )
             report.created.append(f"application {app.number} to pay")
         audit.append(s, ctx.audit_key, SYSTEM, "demo.payments", after={"created": report.created})
     return report

@@ -25,8 +25,10 @@ ID_DIGITS = 8  # seven digits and the check digit
 EXAMPLE = "1234567(8)"
 
 _BRACKETS = {"(": ")", "[": "]"}
-_SHAPE = re.compile(r"^(\d{7})([(\[]?)(\d)([)\]]?)$")
+_SHAPE = re.compile(r"^(\d{7})([(\[]?)(\d)([)\]]?)$", re.ASCII)
 _OTHER_DOCUMENT = re.compile(r"^[A-Z0-9]{5,20}$")
+_ASCII_DIGITS = "0123456789"  # other scripts' digits (NFKC keeps them) are not ID digits
+_INVISIBLE = ("Cc", "Cf")  # control and format characters (NUL, ESC, bidi overrides, ZW spaces)
 
 
 def _clean(text: str) -> str:
@@ -50,8 +52,8 @@ def parse_id_number(text: str) -> str:
                 ).format(text=raw, example=EXAMPLE)
             )
         return f"{body}({check})"
-    digits = sum(ch.isdigit() for ch in raw)
-    if any(not (ch.isdigit() or ch in "()[]") for ch in raw):
+    digits = sum(ch in _ASCII_DIGITS for ch in raw)
+    if any(not (ch in _ASCII_DIGITS or ch in "()[]") for ch in raw):
         message = _("{text} is not an ID card number: only digits and brackets, e.g. {example}.")
     elif digits != ID_DIGITS:
         message = _("{text} has {n} digits; a Macao ID card number has 8, e.g. {example}.")
@@ -108,10 +110,21 @@ def name_words(text: str) -> list[str]:
     return fold_name(text).split()
 
 
+def visible(text: str) -> str:
+    """Typed text as NFKC without control and format characters (a pasted ESC or NUL, a bidi
+    override); tabs and line breaks become spaces."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE
+    )
+
+
 def normalise_latin_name(text: str) -> str:
     """A Latin name as the card prints it: NFKC, single spaces, upper case (accents kept)."""
-    return " ".join(unicodedata.normalize("NFKC", text or "").split()).upper()
+    return " ".join(visible(text).split()).upper()
 
 
 def normalise_chinese_name(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text or "").split())
+    return "".join(visible(text).split())

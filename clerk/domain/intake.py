@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import select
 
-from clerk.domain import audit, policy
+from clerk.domain import approvals, audit, policy
 from clerk.domain.auth import require_role
 from clerk.domain.clock import utcnow
 from clerk.domain.codes import SUPERVISORS
@@ -48,6 +48,7 @@ from clerk.domain.identity import (
     normalise_latin_name,
     parse_document_number,
     parse_id_number,
+    visible,
 )
 from clerk.domain.models import (
     Applicant,
@@ -345,7 +346,7 @@ def check_birth_date(value: str | date | None, today: date) -> date:
 
 
 def _clean_text(value: str, limit: int = 120) -> str:
-    return " ".join(unicodedata.normalize("NFKC", value or "").split())[:limit]
+    return " ".join(visible(value).split())[:limit]
 
 
 # --- the renewal window -------------------------------------------------------------------------
@@ -1100,12 +1101,21 @@ def refuse_brief_report(ctx: Context, actor: Actor, app_id: int) -> Draft:
 
 
 def override_item(
-    ctx: Context, actor: Actor, app_id: int, code: str, supervisor: Actor, reason: str
+    ctx: Context,
+    actor: Actor,
+    app_id: int,
+    code: str,
+    supervisor: Actor,
+    reason: str,
+    *,
+    request: int | None = None,
 ) -> Draft:
     """A supervisor lets one blocking item of one application be lodged without its document.
 
-    `supervisor` comes from `auth.confirm_supervisor` (their password typed at the counter). An
-    `Approval` of kind "checklist-override" records who asked, who approved and why.
+    `supervisor` comes from `auth.confirm_supervisor` (their password typed at the counter) or
+    is the supervisor at their desk deciding the clerk's request `request`
+    (`clerk.domain.approvals`). An `Approval` of kind "checklist-override" records who asked,
+    who approved and why.
     """
     require_role(supervisor, *SUPERVISORS)
     reason = _clean_text(reason, 300)
@@ -1118,20 +1128,35 @@ def override_item(
         if entry.state in SATISFIED:
             raise Refused(_("This item is already satisfied."))
         now = utcnow()
-        approval = Approval(
-            kind="checklist-override",
-            status="approved",
-            subject_type="application",
-            subject_id=app.id,
-            detail=json.dumps({"code": entry.code, "state": entry.state}),
-            reason=reason,
-            requested_by=actor.user_id,
-            requested_at=now,
-            decided_by=supervisor.user_id,
-            decided_at=now,
+        detail = {"code": entry.code, "state": entry.state}
+        # a request to the supervisor's desk about this item is closed by this decision
+        pending = approvals.pending_request(
+            s, ("checklist-override",), "application", app.id, code=entry.code
         )
-        s.add(approval)
-        s.flush()
+        if request is not None and (pending is None or pending.id != request):
+            raise Refused(
+                _("Request {id} was decided already: refresh the list.").format(id=request)
+            )
+        if pending is not None:
+            approvals.check_four_eyes(pending.requested_by, supervisor)
+            approval = approvals.close_request(
+                s, pending, "approved", supervisor.user_id, reason, detail
+            )
+        else:
+            approval = Approval(
+                kind="checklist-override",
+                status="approved",
+                subject_type="application",
+                subject_id=app.id,
+                detail=json.dumps(detail),
+                reason=reason,
+                requested_by=actor.user_id,
+                requested_at=now,
+                decided_by=supervisor.user_id,
+                decided_at=now,
+            )
+            s.add(approval)
+            s.flush()
         entry.state = "overridden"
         entry.approval_id = approval.id
         return {"approval": approval.id, "clerk": actor.username, "reason": reason}
@@ -1241,6 +1266,20 @@ def lodge(ctx: Context, actor: Actor, app_id: int) -> Lodged:
                 )
             )
         facts = draft.facts
+        # the supervisor's inbox: an exemption claimed waits for a decision; override requests
+        # about this draft are moot now that it lodges
+        approvals.withdraw_requests(
+            s, ("checklist-override",), "application", app.id, "lodged without it"
+        )
+        if facts.exemption:
+            approvals.open_request(
+                s,
+                "exemption",
+                "application",
+                app.id,
+                {"exemption": facts.exemption, "application": number},
+                actor.user_id,
+            )
         _update_person(
             s,
             ctx,

@@ -171,6 +171,19 @@ class Tag(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("office_id", "day", "code"),
         Index("ix_tag_waiting", "office_id", "day", "status", "service_id"),
+        # the queue report and the dashboard read only this index (no row lookups)
+        Index(
+            "ix_tag_report",
+            "office_id",
+            "day",
+            "service_id",
+            "status",
+            "recalls",
+            "issued_at",
+            "called_at",
+            "serving_at",
+            "finished_at",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     office_id: int = Field(foreign_key="office.id")
@@ -210,6 +223,9 @@ class Application(SQLModel, table=True):
     __table_args__ = (
         Index("ix_application_status", "status", "lodged_on"),
         Index("ix_application_user_status", "user_id", "status"),
+        # lodged by case and service level, from the index alone (the date leads: with the office
+        # first, SQLite would take it for "waiting since" too, instead of ix_application_status)
+        Index("ix_application_lodged", "lodged_on", "case", "service_level", "office_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str | None = Field(default=None, unique=True, max_length=20)  # given at lodging
@@ -235,8 +251,13 @@ class Application(SQLModel, table=True):
     lodged_at: datetime | None = None
     lodged_on: date | None = None
     promised_on: date | None = None
-    ready_at: datetime | None = None
-    collected_at: datetime | None = None
+    in_production_at: datetime | None = None  # the card went to production (supervisor)
+    ready_at: datetime | None = None  # the card came back from production (supervisor)
+    collected_at: datetime | None = None  # handed over (details in `Collection`)
+    cancelled_at: datetime | None = None
+    # the collection counter the applicant is sent to, assigned at the first scan of the receipt
+    # once the card is ready (`clerk.domain.collection`)
+    collection_counter_id: int | None = Field(default=None, foreign_key="counter.id")
 
 
 class ChecklistEntry(SQLModel, table=True):
@@ -257,6 +278,7 @@ class ChecklistEntry(SQLModel, table=True):
 
 
 class DrawerSession(SQLModel, table=True):
+    __table_args__ = (Index("ix_drawersession_day", "office_id", "day"),)  # takings reports
     id: int | None = Field(default=None, primary_key=True)
     office_id: int = Field(foreign_key="office.id")
     user_id: int = Field(foreign_key="user.id", index=True)
@@ -299,6 +321,9 @@ class Receipt(SQLModel, table=True):
     printed_count: int = 0
     user_id: int | None = Field(default=None, foreign_key="user.id")
     counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    # fee: the application's fees (the receipt brought back to collect the card);
+    # collection-surcharge: the non-presentation surcharge charged at collection
+    kind: str = Field(default="fee", max_length=24)
 
 
 class Payment(SQLModel, table=True):
@@ -355,6 +380,9 @@ class Approval(SQLModel, table=True):
 
 
 class CardPersonalisation(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_cardpersonalisation_at", "at", "counter_id", "status", "application_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     status: str = "done"  # done | failed
@@ -369,21 +397,33 @@ class CardPersonalisation(SQLModel, table=True):
 
 
 class Collection(SQLModel, table=True):
+    """The hand-over of a finished card (one per application; see `clerk.domain.collection`)."""
+
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", unique=True)
-    counter_id: int | None = Field(default=None, foreign_key="counter.id")
-    user_id: int | None = Field(default=None, foreign_key="user.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")  # where handed over
+    user_id: int | None = Field(default=None, foreign_key="user.id")  # the clerk who handed it
     collected_at: datetime = Field(default_factory=utcnow)
-    by_representative: bool = False
+    receipt_id: int | None = Field(default=None, foreign_key="receipt.id")  # the fee receipt
+    collector: str = Field(default="applicant", max_length=16)  # applicant|representative|guardian
+    by_representative: bool = False  # collector is not the applicant (representative or guardian)
     representative_name: str = ""
     representative_id_number: str = ""
-    receipt_kept: bool = False
+    authorisation_confirmed: bool = False  # the receipt's authorisation is filled in and signed
+    receipt_kept: bool = False  # the original receipt stays with the office (a representative)
+    identity_checked: bool = False  # the clerk confirmed the person against the record
+    card_serial: str = ""  # the new card's chip serial, when it was read at the hand-over
+    card_check: str = Field(default="", max_length=16)  # matches | not-read | no-record
     former_card: str = ""  # cancelled | not-presented | not-required
+    former_card_id: int | None = Field(default=None, foreign_key="issuedcard.id")
+    police_report: str = ""  # the police loss report's reference (former card not presented)
+    surcharge_receipt_id: int | None = Field(default=None, foreign_key="receipt.id")
 
 
 class AuditEvent(SQLModel, table=True):
     """Append-only, HMAC hash-chained (see `clerk.domain.audit`)."""
 
+    __table_args__ = (Index("ix_auditevent_username", "username"),)  # the audit viewer's filter
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     user_id: int | None = None

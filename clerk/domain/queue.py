@@ -54,6 +54,7 @@ from clerk.domain import audit
 from clerk.domain.auth import require_role
 from clerk.domain.clock import to_local, utcnow, zone
 from clerk.domain.codes import SUPERVISORS
+from clerk.domain.identity import visible
 from clerk.domain.models import Appointment, Counter, CounterService, Service, Tag, TagEvent
 from clerk.domain.office import get_office
 from clerk.domain.sequences import next_number
@@ -1319,7 +1320,7 @@ def appointment_request(
     booking_code: str = "",
 ) -> AppointmentRequest:
     """Check one appointment's fields (from the command line or a CSV row)."""
-    name = " ".join(_nfkc(name).split())
+    name = " ".join(visible(name).split())
     if not name:
         raise UsageError("the name is empty")
     if len(name) > 120:
@@ -1440,8 +1441,12 @@ def import_appointments(
     there is skipped (importing the same file twice adds nothing).
     """
     text = text.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text))
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # \n, \r\n or \r line ends
+    report = ImportReport()
+    try:
+        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise UsageError(f"the CSV header cannot be read: {exc}") from None
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
         raise UsageError(
@@ -1449,11 +1454,10 @@ def import_appointments(
             f"(expected: {','.join(CSV_COLUMNS)}[,{','.join(CSV_OPTIONAL)}])"
         )
     reader.fieldnames = header
-    report = ImportReport()
     today = ctx.today()
     with _write(ctx) as s:
         office_id = _office_id(s, ctx)
-        for row in reader:
+        for row in _csv_rows(reader, report):
             line = reader.line_num
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue
@@ -1483,6 +1487,21 @@ def import_appointments(
                 f"{first_line}: {first}"
             )
     return report
+
+
+def _csv_rows(reader: csv.DictReader, report: ImportReport) -> Iterator[dict]:
+    """The rows of a CSV; a row the csv module cannot read (a field past its size limit, a
+    stray line break) is reported, and the rest of the file after it is not guessed at."""
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            report.errors.append((reader.line_num, f"the file cannot be read from here on: {exc}"))
+            return
+        yield row
 
 
 def list_appointments(ctx: Context, day: date | None = None, limit: int = 1000) -> list:

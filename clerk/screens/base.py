@@ -86,9 +86,18 @@ class ServiceCalls:
 
 
 class ClerkScreen(ServiceCalls, Screen):
+    # a receipt scanned on this screen opens the collection view (`clerk.widgets.scanner`)
+    ROUTES_SCANS = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         translate_bindings(self)
+
+    def route_scan(self, code: str) -> None:
+        """A scanner's burst with the shape of a receipt number: the collection view."""
+        from clerk.screens.collection import CollectionScreen
+
+        self.app.push_screen(CollectionScreen(code))
 
 
 class ClerkModal(ServiceCalls, ModalScreen):

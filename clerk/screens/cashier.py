@@ -17,6 +17,7 @@ The screen holds no rules: the amounts, the change and every refusal come from
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -62,6 +63,23 @@ def pay_then_print(ctx, actor, app_id: int, tenders: list[TenderInput], total: i
     except ClerkError as exc:
         return paid, "", (), exc.message
     return paid, printed.where, printed.warnings, ""
+
+
+def change_text(
+    total_avos: int, tenders: Callable[[], list[TenderInput]], methods: Iterable[MethodView]
+) -> str:
+    """The change line as the clerk types: the amount due, the change, or what is wrong (the
+    domain's own rule, `settle`). `tenders` reads the typed fields (it may raise `UsageError`)."""
+    from clerk.domain.cashier import settle
+
+    try:
+        typed = tenders()
+        if not typed:
+            return _("Due: {amount}").format(amount=mop(total_avos))
+        settled = settle(total_avos, typed, {m.code: m for m in methods})
+    except ClerkError as exc:
+        return exc.message
+    return _("Change: {amount}").format(amount=mop(settled.change_avos))
 
 
 def glyph_warning(warnings: tuple[str, ...]) -> str:
@@ -552,22 +570,11 @@ class CashierScreen(ClerkScreen):
 
     def preview(self) -> None:
         """The change (or what is wrong) as the clerk types, from the domain's own rule."""
-        from clerk.domain.cashier import settle
-
         due = self.due
         if due is None or due.receipt is not None or due.total_avos == 0:
             return
-        change = self.query_one("#pay-change", Static)
-        try:
-            tenders = self.tenders()
-            if not tenders:
-                change.update(_("Due: {amount}").format(amount=mop(due.total_avos)))
-                return
-            settled = settle(due.total_avos, tenders, {m.code: m for m in due.methods})
-        except ClerkError as exc:
-            change.update(exc.message)
-            return
-        change.update(_("Change: {amount}").format(amount=mop(settled.change_avos)))
+        text = change_text(due.total_avos, self.tenders, due.methods)
+        self.query_one("#pay-change", Static).update(text)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "amount-1":

@@ -23,6 +23,8 @@ class HomeScreen(ClerkScreen):
         Binding("f5", "refresh", N_("Refresh"), id="home.refresh"),
         Binding("f6", "drawer", N_("Cash drawer"), id="home.drawer"),
         Binding("f7", "card", N_("Card reader"), id="home.card"),
+        Binding("f8", "collection", N_("Collection"), id="home.collection"),
+        Binding("f9", "supervisor", N_("Supervisor's desk"), id="home.supervisor"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -93,3 +95,28 @@ class HomeScreen(ClerkScreen):
         from clerk.screens.card import CardScreen
 
         self.app.push_screen(CardScreen())
+
+    def action_collection(self) -> None:
+        from clerk.screens.collection import CollectionScreen
+
+        self.app.push_screen(CollectionScreen())
+
+    # -- the supervisor's desk: shown to supervisors and administrators only -------------------
+    def _is_supervisor(self) -> bool:
+        actor = self.clerk.actor
+        return actor is not None and actor.is_supervisor
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "supervisor":
+            return self._is_supervisor()  # hidden from the footer of a clerk
+        return True
+
+    def on_key(self, event) -> None:
+        if event.key == "f9" and not self._is_supervisor():
+            event.stop()
+            self.clerk.show_error(_("The supervisor's desk is for supervisors and administrators."))
+
+    def action_supervisor(self) -> None:
+        from clerk.screens.supervisor import SupervisorScreen
+
+        self.app.push_screen(SupervisorScreen())

@@ -1,32 +1,24 @@
-"""kill -9 in the middle of payments, on SQLite and on a real PostgreSQL.
+"""kill -9 in the middle of payments, on SQLite and on a real PostgreSQL (`tests/system/crash.py`).
 
-A harness process (this module run with `python -m`) forks a child that takes payments in a loop
-and kills it with SIGKILL after a random 10–120 ms, at least 50 times. The child widens the
-window inside the transaction (a short random pause after the receipt number is taken and
-before the audit event), and writes a mark before and after each payment, so the harness knows
-how many kills landed in the middle of one. Afterwards: every receipt has its complete payment
-(lines, tenders adding up, the audit event), the day's receipt numbers have no gap, the audit
-chain verifies and SQLite's integrity check is ok.
+Ana's clerk process takes payments in a loop and is killed with SIGKILL after a random 10–250 ms,
+at least 50 times; inside each payment a short random pause after the receipt number is taken and
+before the audit event widens the window. Meanwhile João's process (the bystander) keeps taking
+payments of other applications, and cash movements once those run out. Afterwards: every receipt
+has its complete payment (lines, tenders adding up, the audit event), the day's receipt numbers
+have no gap, the audit chain verifies and SQLite's integrity check is ok.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
 
-from clerk.domain import audit
 from clerk.domain.models import (
     Application,
     AuditEvent,
+    CashMovement,
     DailyCounter,
     Payment,
     PaymentLine,
@@ -34,128 +26,90 @@ from clerk.domain.models import (
     Tender,
 )
 from clerk.domain.receipts import check_receipt_number
+from tests.system import crash
+from tests.system.crash import Marks, Scenario, assert_gapless, slowed
 
 pytestmark = pytest.mark.system
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 55
-APPLICATIONS = 600
-
-
-# --- the harness (a separate process: it forks the children it kills) ---------------------------
-
-
-def _child(ctx, ana, todo: list[int], mark_fd: int, seed: int) -> None:
-    """Take payments until killed; b"B" before each one, b"C" once it committed."""
-    from clerk.domain import cashier
-
-    rng = random.Random(seed)
-    taken, appended = cashier.next_number, cashier.audit.append
-
-    def slow_number(*args, **kwargs):
-        number = taken(*args, **kwargs)
-        time.sleep(rng.uniform(0, 0.004))
-        return number
-
-    def slow_append(*args, **kwargs):
-        time.sleep(rng.uniform(0, 0.004))
-        return appended(*args, **kwargs)
-
-    cashier.next_number = slow_number
-    cashier.audit.append = slow_append
-    for n, app_id in enumerate(todo):
-        tenders = (
-            [cashier.TenderInput("cash", None, 30000)]
-            if n % 2
-            else [
-                cashier.TenderInput("cash", 4000, 5000),
-                cashier.TenderInput("mpay", None, None, f"MP{n}"),
-            ]
-        )
-        os.write(mark_fd, b"B")
-        cashier.take_payment(ctx, ana, app_id, tenders)
-        os.write(mark_fd, b"C")
-    os._exit(0)
+APPLICATIONS = 600  # half for the killed clerk, half for the bystander
 
 
 class _Rollback(Exception):
     pass
 
 
-def _unpaid(ctx) -> list[int]:
+def unpaid(ctx, among: set[int] | None = None) -> list[int]:
     with ctx.db.read() as s:
         paid = select(Receipt.application_id).where(Receipt.status == "valid")
-        return list(
-            s.exec(
-                select(Application.id)
-                .where(Application.status == "lodged", Application.id.not_in(paid))
-                .order_by(Application.id)
-            ).all()
-        )
+        ids = s.exec(
+            select(Application.id)
+            .where(Application.status == "lodged", Application.id.not_in(paid))
+            .order_by(Application.id)
+        ).all()
+    return [i for i in ids if among is None or i in among]
 
 
-def _warm_up(ctx, ana, app_id: int) -> None:
-    """One whole payment rolled back at its end, so that every statement is compiled (in the
-    engine's cache, which the forked children inherit) and the policy data is loaded; then the
-    connections are closed, so that no child shares the parent's."""
-    from clerk.domain import cashier
+class Payments(Scenario):
+    def __init__(self, ctx, params):
+        from clerk.domain.auth import Actor
 
-    appended = cashier.audit.append
+        super().__init__(ctx, params)
+        self.ana = Actor(params["ana"], "ana", "clerk", counter=1)
+        self.joao = Actor(params["joao"], "joao", "clerk", counter=2)
+        self.theirs = list(params["bystander_apps"])
+        self.mine = set(params["apps"])
 
-    def append_then_undo(*args, **kwargs):
-        appended(*args, **kwargs)
-        raise _Rollback
+    def todo(self):
+        return unpaid(self.ctx, self.mine) or None
 
-    cashier.audit.append = append_then_undo
-    try:
-        cashier.take_payment(ctx, ana, app_id, [cashier.TenderInput("cash")])
-    except _Rollback:
-        pass
-    finally:
-        cashier.audit.append = appended
-    ctx.db.engine.dispose()
+    def warm_up(self) -> None:
+        """One whole payment rolled back at its end: every statement compiled (in the engine's
+        cache, which the children inherit) and the policy data loaded."""
+        from clerk.domain import cashier
 
+        appended = cashier.audit.append
 
-def harness(url: str, user_id: int, kills: int, seed: int) -> dict[str, object]:
-    from clerk.context import Context
-    from clerk.domain.auth import Actor
+        def append_then_undo(*args, **kwargs):
+            appended(*args, **kwargs)
+            raise _Rollback
 
-    rng = random.Random(seed)
-    ctx = Context(db_url=url)
-    ana = Actor(user_id, "ana", "clerk", counter=1)
-    done = mid = paid = 0
-    errors: list[str] = []
-    for round_ in range(kills):
-        todo = _unpaid(ctx)
-        _warm_up(ctx, ana, todo[0])
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child
-            os.close(read_fd)
-            try:
-                _child(ctx, ana, todo, write_fd, seed * 1000 + round_)
-            except BaseException as exc:  # noqa: BLE001 - reported to the harness
-                os.write(write_fd, b"E" + repr(exc).encode()[:500])
-            finally:
-                os._exit(1)
-        os.close(write_fd)
-        time.sleep(rng.uniform(0.01, 0.12))
-        os.kill(pid, signal.SIGKILL)
-        _pid, status = os.waitpid(pid, 0)
-        marks = b""
-        while chunk := os.read(read_fd, 65536):
-            marks += chunk
-        os.close(read_fd)
-        if b"E" in marks:
-            errors.append(marks[marks.index(b"E") + 1 :].decode(errors="replace"))
-        elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
-            done += 1
-            mid += marks.endswith(b"B")
-            paid += marks.count(b"C")
-    return {"kills": done, "mid_payment": mid, "paid": paid, "errors": errors[:3]}
+        cashier.audit.append = append_then_undo
+        try:
+            cashier.take_payment(self.ctx, self.ana, self.todo()[0], [cashier.TenderInput("cash")])
+        except _Rollback:
+            pass
+        finally:
+            cashier.audit.append = appended
 
+    @staticmethod
+    def tenders(n: int):
+        from clerk.domain.cashier import TenderInput
 
-# --- the test -----------------------------------------------------------------------------------
+        if n % 2:
+            return [TenderInput("cash", None, 30000)]
+        return [TenderInput("cash", 4000, 5000), TenderInput("mpay", None, None, f"MP{n}")]
+
+    def work(self, todo, marks: Marks, rng: random.Random) -> None:
+        from clerk.domain import cashier
+
+        cashier.next_number = slowed(cashier.next_number, rng, after=True)
+        cashier.audit.append = slowed(cashier.audit.append, rng)
+        marks.ready()
+        for n, app_id in enumerate(todo):
+            marks.begin()
+            cashier.take_payment(self.ctx, self.ana, app_id, self.tenders(n))
+            marks.done()
+
+    def bystander_step(self, rng: random.Random) -> None:
+        from clerk.domain import cashier
+
+        if self.theirs:
+            cashier.take_payment(
+                self.ctx, self.joao, self.theirs.pop(0), self.tenders(rng.randrange(2))
+            )
+        else:
+            cashier.cash_movement(self.ctx, self.joao, rng.choice(["in", "out"]), 100, "change")
 
 
 @pytest.fixture
@@ -169,9 +123,10 @@ def office(ctx):
     with ctx.db.write() as s:
         office = s.get(Office, world.office_id)
         people = [s.get(Applicant, pid) for pid in world.people.values()]
+        apps = []
         for n in range(APPLICATIONS):
             facts = policy.Facts(service="express" if n % 3 == 0 else "normal")
-            lodge_directly(
+            app = lodge_directly(
                 s,
                 office,
                 people[n % len(people)],
@@ -181,26 +136,19 @@ def office(ctx):
                 counter_id=None,
                 at=NOW,
             )
+            apps.append(app.id)
     cashier.open_drawer(ctx, world.actors["ana"], 100000)
+    cashier.open_drawer(ctx, world.actors["joao"], 100000)
+    world.apps = apps
     return world
 
 
-def test_kill_9_during_payments_leaves_whole_payments_and_no_gaps(office):
-    ctx = office.ctx
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.system.test_payment_crash", ctx.db.url,
-         str(office.actors["ana"].user_id), str(KILLS), "7"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    assert summary["errors"] == []
-    assert summary["kills"] >= 50
-    assert summary["mid_payment"] >= 10, summary  # the kills did land inside payments
+def check_payments(ctx) -> int:
+    """Every receipt whole (its payment, lines and tenders adding up, its audit event), one per
+    application, the day's numbers gapless and all used; every cash movement audited. The
+    number of receipts."""
     with ctx.db.read() as s:
-        receipts = s.exec(select(Receipt).order_by(Receipt.sequence)).all()
+        receipts = s.exec(select(Receipt)).all()
         payments = {p.receipt_id: p for p in s.exec(select(Payment)).all()}
         lines = dict(
             s.exec(
@@ -218,16 +166,12 @@ def test_kill_9_during_payments_leaves_whole_payments_and_no_gaps(office):
             s.exec(select(AuditEvent.subject_id).where(AuditEvent.action == "payment.take")).all()
         )
         counter = s.exec(select(DailyCounter.value).where(DailyCounter.kind == "receipt")).first()
-        per_app = s.exec(
-            select(Receipt.application_id, func.count())
-            .group_by(Receipt.application_id)
-            .having(func.count() > 1)
-        ).all()
-        lodged = s.exec(select(func.count()).select_from(Application)).one()
-        chain = audit.verify(s, ctx.audit_key)
-    assert len(receipts) >= 10, "the children took too few payments to mean anything"
-    assert [r.sequence for r in receipts] == list(range(1, len(receipts) + 1))  # no gap
-    assert counter == len(receipts)  # no number handed out and lost
+        movements = s.exec(select(func.count()).select_from(CashMovement)).one()
+        moved = s.exec(
+            select(func.count()).where(AuditEvent.action.in_(["drawer.cash-in", "drawer.cash-out"]))
+        ).one()
+    assert_gapless([r.sequence for r in receipts], "receipt numbers")
+    assert (counter or 0) == len(receipts)  # no number handed out and lost
     for receipt in receipts:
         check_receipt_number(receipt.number)
         payment = payments[receipt.id]  # every receipt has its payment …
@@ -235,15 +179,25 @@ def test_kill_9_during_payments_leaves_whole_payments_and_no_gaps(office):
         assert tenders[payment.id] == receipt.total_avos  # … its tenders …
         assert receipt.id in audited  # … and its audit event
     assert len(payments) == len(receipts) == len(audited)  # nothing without a receipt
-    assert per_app == [] and lodged == APPLICATIONS
-    assert chain.ok, chain.problem
-    assert ctx.db.integrity_check() == "ok"
-    print(
-        f"{ctx.db.dialect}: {summary['kills']} kills, {summary['mid_payment']} mid-payment, "
-        f"{len(receipts)} payments, {time.monotonic() - started:.1f} s"
+    assert len({r.application_id for r in receipts}) == len(receipts)  # paid once
+    assert movements == moved  # each cash movement with its audit event
+    return len(receipts)
+
+
+def test_kill_9_during_payments_leaves_whole_payments_and_no_gaps(office):
+    ctx = office.ctx
+    params = {
+        "ana": office.actors["ana"].user_id,
+        "joao": office.actors["joao"].user_id,
+        "apps": office.apps[0::2],
+        "bystander_apps": office.apps[1::2],
+    }
+    summary = crash.run_harness(
+        "tests.system.test_payment_crash:Payments", ctx.db.url, params, KILLS
     )
-
-
-if __name__ == "__main__":
-    url, user, kills, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    print(json.dumps(harness(url, user, kills, seed)))
+    crash.check_summary(summary, 50)
+    assert check_payments(ctx) >= 10, "the children took too few payments to mean anything"
+    with ctx.db.read() as s:
+        assert s.exec(select(func.count()).select_from(Application)).one() == APPLICATIONS
+    crash.check_chain_and_integrity(ctx)
+    print(crash.report_line(ctx, "payments", summary))
