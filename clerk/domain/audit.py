@@ -66,6 +66,12 @@ _HEAD = AuditHead.__table__
 # under the head row's lock), so it must cost as little as possible — no ORM unit of work
 SQL_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
 SQL_INSERT_EVENT = insert(_EVENTS)
+SQL_CHAIN_BATCH = (
+    select(_EVENTS)
+    .where(_EVENTS.c.id > bindparam("after"))
+    .order_by(_EVENTS.c.id)
+    .limit(bindparam("batch"))
+)
 SQL_MOVE_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == 1)
@@ -163,32 +169,32 @@ def verify(
 ) -> VerifyResult:
     """Walk the chain in id order; the first broken link is reported with its id."""
     prev_hash, expected_id, checked, last_id = "", 1, 0, 0
+    conn = session.connection()
     while True:
-        rows = session.exec(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).all()
+        # plain rows, not ORM objects: a large office's year is millions of events
+        rows = conn.execute(SQL_CHAIN_BATCH, {"after": last_id, "batch": batch}).all()
         if not rows:
             break
-        for event in rows:
-            if event.id != expected_id:
+        for row in rows:
+            event = row._mapping
+            if event["id"] != expected_id:
                 return VerifyResult(
                     False,
                     checked,
                     prev_hash,
                     expected_id,
-                    f"event {expected_id} is missing (next is {event.id})",
+                    f"event {expected_id} is missing (next is {event['id']})",
                 )
-            if event.prev_hash != prev_hash or link_hash(key, prev_hash, event) != event.hash:
+            if event["prev_hash"] != prev_hash or link_hash(key, prev_hash, event) != event["hash"]:
                 return VerifyResult(
                     False,
                     checked,
                     prev_hash,
-                    event.id,
-                    f"event {event.id} was altered or re-chained",
+                    event["id"],
+                    f"event {event['id']} was altered or re-chained",
                 )
-            prev_hash, expected_id, last_id = event.hash, event.id + 1, event.id
+            prev_hash, expected_id, last_id = event["hash"], event["id"] + 1, event["id"]
             checked += 1
-        session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.last_hash != prev_hash):
         return VerifyResult(
