@@ -251,7 +251,7 @@ def soak(term: Terminal, rounds: int, ids: list[str], rng: random.Random) -> Non
 # --- the other clerks ---------------------------------------------------------------------------
 
 
-def _other_clerk(url: str, counter: int, stop) -> None:
+def _other_clerk(url: str, counter: int, stop, pace: float = 0.0) -> None:
     from clerk.context import Context
     from clerk.domain import queue
     from clerk.domain.auth import SYSTEM
@@ -266,15 +266,18 @@ def _other_clerk(url: str, counter: int, stop) -> None:
                 queue.call_next(ctx, SYSTEM, counter)
         except Exception:  # noqa: BLE001 - a refusal (closed, capped) is part of the load
             time.sleep(0.01)
+        if pace:
+            time.sleep(rng.uniform(0.5, 1.5) * pace)
     ctx.close()
 
 
 # --- set-up -------------------------------------------------------------------------------------
 
 
-def prepare(url: str, env: dict[str, str], history: int, tags: int) -> list[str]:
+def prepare(url: str, env: dict[str, str], history: int, tags: int, seed: bool = True) -> list[str]:
     run = {"env": env, "cwd": ROOT, "check": True, "capture_output": True}
-    subprocess.run([PY, "-m", "clerk", "--db", url, "demo", "--seed-only"], **run)
+    if seed:
+        subprocess.run([PY, "-m", "clerk", "--db", url, "demo", "--seed-only"], **run)
     if history:
         started = time.perf_counter()
         subprocess.run(
@@ -313,8 +316,13 @@ def main() -> int:
     parser.add_argument("--keys", type=int, default=300)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--others", type=int, default=8, help="other clerk processes")
+    parser.add_argument(
+        "--pace", type=float, default=0.0, help="seconds between the others' calls (0: flat out)"
+    )
     parser.add_argument("--soak", type=int, default=600, help="rounds of counter work")
-    parser.add_argument("--db", help="use this prepared database instead of a fresh one")
+    parser.add_argument(
+        "--db", help="a prepared database (e.g. from `clerk demo --scale N`): tags are added"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="clerk-bench-keys-"))
     env = {
@@ -330,7 +338,7 @@ def main() -> int:
     os.environ.update({k: env[k] for k in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")})
     os.environ["CLERK_AUDIT_KEY"] = env["CLERK_AUDIT_KEY"]
     url = args.db or f"sqlite:///{tmp / 'office.db'}"
-    ids = prepare(url, env, args.history, args.tags) if not args.db else ["1234567(3)"]
+    ids = prepare(url, env, args.history, args.tags, seed=not args.db)
     rng = random.Random(7)
     term = Terminal([PY, "-m", "clerk", "--db", url, "--counter", "1"], env)
     try:
@@ -340,7 +348,8 @@ def main() -> int:
         print(summary("keystroke → field", keys), flush=True)
         stop = FORK.Event()
         others = [
-            FORK.Process(target=_other_clerk, args=(url, 2 + n, stop)) for n in range(args.others)
+            FORK.Process(target=_other_clerk, args=(url, 2 + n, stop, args.pace))
+            for n in range(args.others)
         ]
         for p in others:
             p.start()
@@ -351,7 +360,9 @@ def main() -> int:
             stop.set()
             for p in others:
                 p.join(30)
-        print(summary(f"call next → tag shown ({args.others} other clerks)", call), flush=True)
+        pace = f", one call or issue each every ~{args.pace:g} s" if args.pace else ", flat out"
+        name = f"call next → tag shown ({args.others} other clerks{pace})"
+        print(summary(name, call), flush=True)
         started = time.perf_counter()
         soak(term, args.soak, ids, rng)
         rss_after = term.rss()

@@ -354,26 +354,32 @@ def markdown(results: dict, load: dict, args) -> str:
 
 
 NOTES = """\
-What limits it (profiles and A/B runs of 2026-11-21, same machine, shared with other work):
+What limits it (profiles and A/B runs of 2026-11-21, same machine):
 
-- Every write commits with an fsync (WAL, synchronous=FULL): 1.5 ms on this disk when idle, more
-  under I/O from other jobs. One commit per operation caps one SQLite file at ~650 ops/s before any
-  work is done; writers take turns, so more processes cannot raise that.
-- `audit.append` costs 1.5–3 ms of CPU per event inside the write lock (an ORM select, an ORM
-  insert and flush, an update). A call that also finishes the counter's previous tag appends two.
-  A prototype of the same chain with prebuilt Core statements (not in the code) took a write
-  transaction with one audit event from 3.6 to 1.2 ms of CPU and doubled single-process throughput
-  (141 → 311 ops/s, load average 3); with synchronous=NORMAL as well, 204–277 ops/s for 1 process.
-- The queue's own statements are prebuilt Core statements on the session's connection (~60 µs
-  each instead of ~300 µs for a statement built per call); what is left is ~1 ms of CPU per
-  issue and ~2 ms per call, outside the audit.
-- On SQLite, writers queue on an flock (kernel FIFO) rather than in SQLite's busy handler, whose
-  back-off sleeps (up to 100 ms) left the database idle: same throughput, but p99 with 8
-  processes fell from 1.2–2.3 s to 0.1–0.5 s.
+- The audit chain used to cost 1.5–3 ms of CPU per event inside the write lock (an ORM select,
+  insert and flush, an update). `audit.append_many` now runs three prebuilt Core statements for all
+  of a transaction's events together (one head lock, one multi-row insert, one head update): a
+  single-process issue+call loop went from 8.3 to 3.3 ms of CPU per operation.
+- The queue's own statements are prebuilt Core statements on the session's connection. What is
+  left is ~2.5–3 ms of CPU per operation (SQLAlchemy's execution path, ~10 statements), all of it
+  inside the write lock, since every operation is one write transaction.
+- The write lock is held for the whole operation, so the throughput of one SQLite file is about
+  1 / (CPU in the lock + commit) whatever the number of processes: ~2.5–3 ms of CPU here, which
+  caps 8 processes at ~230 ops/s on this 2-core machine (the target was 500). With
+  synchronous=FULL each commit also waits for an fsync of the WAL: cheap on the idle disk of the
+  final run (FULL and NORMAL within 3 %), 1.5–3.5 ms while other jobs wrote to the disk.
+  `[database] sqlite_synchronous = "normal"` removes that wait (the sqlite-normal rows); a power
+  cut (not a crash of clerk: kill -9 loses nothing either way) can then take back the last
+  moments' transactions, whole, so numbers stay gapless. Halving the CPU in the lock (fewer
+  statements per call, or the DBAPI directly for the two hot paths) is what 500 ops/s would take.
+- On SQLite every writer (all services, not only the queue) waits for its turn on an flock held by
+  `Database.write()`, handed on by the kernel, rather than in SQLite's busy handler, whose back-off
+  sleeps (up to 100 ms) left the database idle; a writer that waits longer than the busy timeout
+  gives up with a clear "database is busy" line (a process stopped in the middle of a write).
 - On PostgreSQL every writer also waits for the audit chain's head row: the queue appends its
   audit events last in each transaction, so that lock is held for the appends and the commit only.
-- With 8 client processes on 2 shared cores, a lock holder is often descheduled; the client CPU
-  per operation (column above) shows how much of the machine one operation needs."""
+- With 8 client processes on 2 cores, a lock holder is often descheduled; the client CPU per
+  operation (column above) shows how much of the machine one operation needs."""
 
 
 def write_section(text: str, path: Path) -> None:

@@ -70,7 +70,8 @@ class DatabaseConfig:
     busy_timeout_ms: int = 10000
     # SQLite only. "full": every commit is on disk before the clerk sees it (survives a power
     # cut). "normal": commits reach the disk at the next checkpoint; a power cut (not a crash of
-    # clerk) can take back the last moments' transactions, whole. About 3x the write throughput.
+    # clerk) can take back the last moments' transactions, whole. It saves one fsync per commit,
+    # which matters on a slow or busy disk only (bench/queue.py measures both).
     sqlite_synchronous: str = "full"
 
 
