@@ -204,27 +204,27 @@ def calls(term: Terminal, count: int) -> list[float]:
     return timings
 
 
-def _press_and_wait(term: Terminal, key: str) -> None:
-    """Press a key and wait until the screen changed and came to rest."""
-
-    def body(text: str) -> str:  # below the header, whose clock ticks every second
-        return text.split("\n", 1)[-1]
-
-    before = body(term.text())
-    term.send(key)
-    term.wait_for(lambda text: body(text) != before and "Working…" not in text, timeout=30)
-    term.settle(0.2)
-
-
 def _to_call_step(term: Terminal) -> None:
-    """Back to the Call step of the counter screen (Esc steps back one step at a time)."""
+    """Back to the Call step of the counter screen (Esc steps back one step at a time; the next
+    Esc only once this one has shown its step: the panel's clock changes the screen meanwhile)."""
+    panel = "╭─ Counter 1"  # the call step's tag panel
     for _ in range(6):
-        if "╭─ Counter 1" in term.text():  # the call step's tag panel
+        if panel in term.text():
             return
-        if os.environ.get("BENCH_TRACE"):
-            print("ESC on:\n" + term.text(), file=sys.stderr)
-        _press_and_wait(term, KEYS["ESC"])
-    term.wait_text("╭─ Counter 1")
+        before = _step_line(term.text())
+        term.send(KEYS["ESC"])
+        try:
+            term.wait_for(lambda text, b=before: panel in text or _step_line(text) != b, timeout=10)
+        except RuntimeError:
+            continue
+        term.settle(0.1)
+    term.wait_text(panel)
+
+
+def _step_line(text: str) -> str:
+    """The counter flow's step bar (second line of the screen)."""
+    lines = text.splitlines()
+    return lines[1] if len(lines) > 1 else ""
 
 
 def soak(term: Terminal, rounds: int, ids: list[str], rng: random.Random) -> None:
