@@ -6,7 +6,7 @@ files a crashed pcscd left behind, and stops its own pcscd (and removes the sock
 the session ends. pcscd reads every file of its --config folder, so that folder holds only
 reader.conf. Not `--auto-exit`: that quits after 60 s idle.
 
-Import the fixtures into a test module: `from tests.system.conftest_pcsc import pcscd, slot`.
+The fixtures reach every system test through tests/system/conftest.py (one pcscd a session).
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from tests.unit.test_cashier import PASSWORD
 from tests.unit.test_collection import build_office
 
 pytestmark = pytest.mark.system
-pcscd, slot = conftest_pcsc.pcscd, conftest_pcsc.slot  # the session's pcscd, an empty slot
 card_pin, profile = unit.card_pin, unit.profile  # the cards' PIN in the env, the shipped profile
 frozen_clock = shared.frozen_clock  # Monday 23 November 2026, 10:00 in Macao
 

@@ -35,7 +35,6 @@ from tests.system import conftest_pcsc, crash
 from tests.system.crash import Marks, Scenario, slowed
 
 pytestmark = pytest.mark.system
-pcscd, slot = conftest_pcsc.pcscd, conftest_pcsc.slot  # the session's pcscd, an empty slot
 
 KILLS = 55
 APPLICATIONS = 120  # the killed clerk's; a few more for the bystander

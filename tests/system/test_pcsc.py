@@ -33,13 +33,11 @@ from clerk.devices.reader import (
 )
 from clerk.devices.reference_card import OtherCard, ReferenceCard
 from clerk.domain import cards
-from tests.system import conftest_pcsc
 from tests.system.conftest_pcsc import SLOT0, WAIT, wait_state
 from tests.unit import test_cards_service as unit
 from tests.unit.test_cards_service import PIN, Desk, pull_out_at_update
 
 pytestmark = pytest.mark.system
-pcscd, slot = conftest_pcsc.pcscd, conftest_pcsc.slot  # the session's pcscd, an empty slot
 card_pin, profile = unit.card_pin, unit.profile  # the cards' PIN in the env, the shipped profile
 
 ROOT = Path(__file__).resolve().parents[2]
