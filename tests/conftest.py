@@ -33,6 +33,16 @@ def missing_component(what: str) -> None:
     pytest.skip(f"{what} is missing")
 
 
+@pytest.fixture(autouse=True)
+def _english_between_tests():
+    """The app switches the process-wide language at login; start every test in English."""
+    from clerk import i18n
+
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_home(tmp_path_factory):
     """Keep every test away from the real user's config, data and logs."""
