@@ -203,6 +203,7 @@ class Database:
         self._engine: Engine | None = None
         self._read_engine: Engine | None = None
         self._schema_ok = False
+        self._writer: _WriterTurn | None = None
 
     # -- engine ----------------------------------------------------------------------------------
     @property
@@ -287,7 +288,9 @@ class Database:
         if not self.is_sqlite:
             yield  # PostgreSQL queues writers on its row locks
             return
-        with _writer_turn(_sqlite_path(self.url)).turn(self.busy_timeout_ms / 1000):
+        if self._writer is None:  # resolved once: a path lookup per write adds up
+            self._writer = _writer_turn(_sqlite_path(self.url))
+        with self._writer.turn(self.busy_timeout_ms / 1000):
             yield
 
     @contextmanager

@@ -22,6 +22,7 @@ from sqlmodel import select
 
 from clerk.domain.clock import utcnow
 from clerk.domain.models import AuditEvent, AuditHead
+from clerk.fastsql import Prepared
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -64,15 +65,18 @@ _EVENTS = AuditEvent.__table__
 _HEAD = AuditHead.__table__
 # prebuilt Core statements: appending runs inside every writer's transaction (and, on PostgreSQL,
 # under the head row's lock), so it must cost as little as possible — no ORM unit of work
-SQL_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
-SQL_INSERT_EVENT = insert(_EVENTS)
+SQL_LOCK_HEAD = Prepared(
+    select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+)
+_COLUMNS = (*_FIELDS, "prev_hash", "hash")
+SQL_INSERT_EVENT = Prepared(insert(_EVENTS).values({n: bindparam(n) for n in _COLUMNS}))
 SQL_CHAIN_BATCH = (
     select(_EVENTS)
     .where(_EVENTS.c.id > bindparam("after"))
     .order_by(_EVENTS.c.id)
     .limit(bindparam("batch"))
 )
-SQL_MOVE_HEAD = (
+SQL_MOVE_HEAD = Prepared(
     update(_HEAD)
     .where(_HEAD.c.id == 1)
     .values(seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
@@ -112,12 +116,12 @@ def append_many(
     if session.new or session.deleted or session.dirty:
         session.flush()  # the caller's pending rows go first, as they happened first
     conn = session.connection()
-    head = conn.execute(SQL_LOCK_HEAD).first()
+    head = SQL_LOCK_HEAD.run(conn).first()
     if head is None:
         # the very first event: two writers may get here at once (PostgreSQL), so the head row
         # is created with ON CONFLICT DO NOTHING and then locked like any other time
         _create_head(session)
-        head = conn.execute(SQL_LOCK_HEAD).one()
+        head = SQL_LOCK_HEAD.run(conn).one()
     seq, prev_hash = head
     rows: list[dict[str, Any]] = []
     for entry in entries:
@@ -141,8 +145,11 @@ def append_many(
         rows.append(row)
     if not rows:
         return []
-    conn.execute(SQL_INSERT_EVENT, rows)
-    conn.execute(SQL_MOVE_HEAD, {"new_seq": seq, "new_hash": prev_hash})
+    if len(rows) == 1:
+        SQL_INSERT_EVENT.run(conn, rows[0])
+    else:
+        SQL_INSERT_EVENT.run_many(conn, rows)
+    SQL_MOVE_HEAD.run(conn, {"new_seq": seq, "new_hash": prev_hash})
     return [Appended(row["id"], row["hash"]) for row in rows]
 
 

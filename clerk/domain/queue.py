@@ -59,6 +59,7 @@ from clerk.domain.models import Appointment, Counter, CounterService, Service, T
 from clerk.domain.office import get_office
 from clerk.domain.sequences import next_number
 from clerk.errors import Failure, NotFound, Refused, UsageError
+from clerk.fastsql import Prepared, Rows
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -402,47 +403,74 @@ _SERVING = (
     .where(CounterService.service_id == Service.id, Counter.active)
     .scalar_subquery()
 )
-SQL_SERVICE = select(
-    Service.id,
-    Service.code,
-    Service.name,
-    Service.name_zh,
-    Service.name_pt,
-    Service.priority,
-    Service.daily_cap,
-    _SERVING,
-).where(Service.office_id == bindparam("office"), Service.code == bindparam("code"), Service.active)
-SQL_COUNTER = (
+SQL_SERVICE = Prepared(
+    select(
+        Service.id,
+        Service.code,
+        Service.name,
+        Service.name_zh,
+        Service.name_pt,
+        Service.priority,
+        Service.daily_cap,
+        _SERVING,
+    ).where(
+        Service.office_id == bindparam("office"), Service.code == bindparam("code"), Service.active
+    )
+)
+SQL_COUNTER = Prepared(
     select(Counter.id, Counter.active, Service.id)
     .select_from(Counter)
     .outerjoin(CounterService, CounterService.counter_id == Counter.id)
     .outerjoin(Service, and_(Service.id == CounterService.service_id, Service.active))
     .where(Counter.office_id == bindparam("office"), Counter.number == bindparam("number"))
 )
-SQL_TAG_BY_CODE = select(*TAG_COLUMNS).where(
+_BY_CODE = select(*TAG_COLUMNS).where(
     Tag.office_id == bindparam("office"), Tag.day == bindparam("day"), Tag.code == bindparam("code")
 )
-SQL_TAG_BY_CODE_LOCKED = SQL_TAG_BY_CODE.with_for_update()
-SQL_INSERT_TAG = insert(TAGS).returning(TAGS.c.id)
-SQL_INSERT_EVENT = insert(EVENTS)
-SQL_UPDATE_TAG = update(TAGS).where(
-    TAGS.c.id == bindparam("_id"), TAGS.c.status == bindparam("_status")
+SQL_TAG_BY_CODE = Prepared(_BY_CODE)
+SQL_TAG_BY_CODE_LOCKED = Prepared(_BY_CODE.with_for_update())
+_INSERTED = ("office_id", "day", "code", "number", "service_id", "status", "priority",
+             "appointment_id", "recalls", "issued_at")  # fmt: skip
+SQL_INSERT_TAG = Prepared(
+    insert(TAGS).values({name: bindparam(name) for name in _INSERTED}).returning(TAGS.c.id)
 )
-SQL_AHEAD = select(func.count()).where(
+SQL_INSERT_EVENT = Prepared(
+    insert(EVENTS).values(
+        {n: bindparam(n) for n in ("tag_id", "at", "kind", "counter_id", "user_id", "detail")}
+    )
+)
+_UPDATES: dict[frozenset[str], Prepared] = {}
+
+
+def _update_tag(names: Iterable[str]) -> Prepared:
+    """The status-guarded UPDATE of a tag setting these columns (one per set of columns)."""
+    key = frozenset(names)
+    found = _UPDATES.get(key)
+    if found is None:
+        found = _UPDATES[key] = Prepared(
+            update(TAGS)
+            .where(TAGS.c.id == bindparam("_id"), TAGS.c.status == bindparam("_status"))
+            .values({name: bindparam(f"v_{name}") for name in sorted(key)})
+        )
+    return found
+
+
+_AHEAD = select(func.count()).where(
     Tag.office_id == bindparam("office"),
     Tag.day == bindparam("day"),
     Tag.service_id == bindparam("service"),
     Tag.status == "waiting",
     Tag.id < bindparam("tag"),
 )
-SQL_AHEAD_APPOINTMENTS = SQL_AHEAD.where(Tag.appointment_id.is_not(None))
-SQL_CURRENT = (
+SQL_AHEAD = Prepared(_AHEAD)
+SQL_AHEAD_APPOINTMENTS = Prepared(_AHEAD.where(Tag.appointment_id.is_not(None)))
+SQL_CURRENT = Prepared(
     select(*TAG_COLUMNS)
     .where(
         Tag.office_id == bindparam("office"),
         Tag.day == bindparam("day"),
         Tag.counter_id == bindparam("counter"),
-        Tag.status.in_(ACTIVE),
+        or_(*(Tag.status == status for status in ACTIVE)),  # no expanding IN: prepared
     )
     .order_by(Tag.called_at.desc())
     .limit(1)
@@ -458,28 +486,35 @@ _IN_SLOT = case(
     ),
     else_=1,
 )
-SQL_NEXT = (
+_SERVED_BY = (
+    select(CounterService.service_id)
+    .join(Service, Service.id == CounterService.service_id)
+    .where(CounterService.counter_id == bindparam("counter"), Service.active)
+)
+SQL_NEXT = Prepared(
     select(*TAG_COLUMNS)
     .outerjoin(Appointment, Appointment.id == Tag.appointment_id)
     .where(
         Tag.office_id == bindparam("office"),
         Tag.day == bindparam("day"),
         Tag.status == "waiting",
-        Tag.service_id.in_(bindparam("served", expanding=True)),
+        Tag.service_id.in_(_SERVED_BY),
     )
     .order_by(Tag.priority.desc(), _IN_SLOT, Tag.issued_at, Tag.id)
     .limit(1)
     .with_for_update(of=Tag, skip_locked=True)
 )
-SQL_APPOINTMENT_KEPT = (
+SQL_APPOINTMENT_KEPT = Prepared(
     update(Appointment.__table__)
     .where(Appointment.__table__.c.id == bindparam("appointment"))
     .values(status="kept")
 )
-SQL_SERVICE_NAMES = select(Service.code, Service.name, Service.name_zh, Service.name_pt).where(
-    Service.id == bindparam("service")
+SQL_SERVICE_NAMES = Prepared(
+    select(Service.code, Service.name, Service.name_zh, Service.name_pt).where(
+        Service.id == bindparam("service")
+    )
 )
-SQL_COUNTER_NUMBER = select(Counter.number).where(Counter.id == bindparam("counter"))
+SQL_COUNTER_NUMBER = Prepared(select(Counter.number).where(Counter.id == bindparam("counter")))
 _SERVICE_NAMES: dict[tuple[str, int], tuple[str, Names]] = {}
 
 
@@ -501,9 +536,12 @@ def _audit(s: Session, actor: Actor | None, action: str, **fields: Any) -> None:
     s.info["queue.audits"].append({"actor": actor, "action": action, **fields})
 
 
-def _run(s: Session, statement, **params: Any):
-    """Execute a prebuilt Core statement on the session's connection (same transaction)."""
-    return s.connection().execute(statement, params)
+def _run(s: Session, statement: Prepared, **params: Any) -> Rows:
+    """Run a prepared statement on the session's connection (same transaction)."""
+    connection = s.info.get("queue.connection")
+    if connection is None:  # looked up once per transaction: the Session's lookup is not free
+        connection = s.info["queue.connection"] = s.connection()
+    return statement.run(connection, params)
 
 
 def _office_id(s: Session, ctx: Context) -> int:
@@ -618,7 +656,13 @@ def _apply(
 ) -> None:
     """One transition: a status-guarded UPDATE, its timed TagEvent and its audit event."""
     before = {"status": tag.status, "service_id": tag.service_id, "counter_id": tag.counter_id}
-    done = _run(s, SQL_UPDATE_TAG, _id=tag.id, _status=tag.status, **values)
+    done = _run(
+        s,
+        _update_tag(values),
+        _id=tag.id,
+        _status=tag.status,
+        **{f"v_{name}": value for name, value in values.items()},
+    )
     if done.rowcount != 1:
         raise Refused(f"{tag.code} was changed at another counter just now; try again")
     for name, value in values.items():
@@ -887,12 +931,13 @@ def call_next(ctx: Context, actor: Actor, counter_number: int) -> TagView | None
     with _write(ctx) as s:
         office_id = _office_id(s, ctx)
         counter = _counter(s, office_id, counter_number)
+        _served_ids(counter)  # refuses a counter that serves nothing
         row = _run(
             s,
             SQL_NEXT,
             office=office_id,
             day=day,
-            served=list(_served_ids(counter)),
+            counter=counter.id,
             until=local.strftime("%H:%M"),
             since=since.strftime("%H:%M"),
         ).first()

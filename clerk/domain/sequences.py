@@ -9,27 +9,51 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlmodel import Session
 
 from clerk.domain.models import DailyCounter
+from clerk.fastsql import Prepared
+
+
+def _bump(dialect: str) -> Prepared:
+    """The bump statement for one dialect (built once: building it costs more than running it)."""
+    found = _BUMPS.get(dialect)
+    if found is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = DailyCounter.__table__
+        found = _BUMPS[dialect] = Prepared(
+            insert(table)
+            .values(
+                office_id=bindparam("office"),
+                kind=bindparam("kind"),
+                key=bindparam("key"),
+                day=bindparam("day"),
+                value=1,
+            )
+            .on_conflict_do_update(
+                index_elements=["office_id", "kind", "key", "day"],
+                set_={"value": table.c.value + 1},
+            )
+            .returning(table.c.value)
+        )
+    return found
+
+
+_BUMPS: dict[str, Prepared] = {}
 
 
 def next_number(session: Session, office_id: int, kind: str, day: date, key: str = "") -> int:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = DailyCounter.__table__
-    stmt = (
-        insert(table)
-        .values(office_id=office_id, kind=kind, key=key, day=day, value=1)
-        .on_conflict_do_update(
-            index_elements=["office_id", "kind", "key", "day"],
-            set_={"value": table.c.value + 1},
-        )
-        .returning(table.c.value)
+    connection = session.connection()
+    bump = _bump(connection.dialect.name)
+    return int(
+        bump.run(
+            connection, {"office": office_id, "kind": kind, "key": key, "day": day}
+        ).scalar_one()
     )
-    return int(session.execute(stmt).scalar_one())
 
 
 def current_number(session: Session, office_id: int, kind: str, day: date, key: str = "") -> int:

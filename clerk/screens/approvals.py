@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkModal, ClerkScreen
+from clerk.screens.base import ClerkModal, ClerkScreen, every
 from clerk.widgets.header import ClerkHeader
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class ApprovalsScreen(ClerkScreen):
             table.add_column(title, key=key, width=width)
         table.focus()
         self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        every(self, REFRESH_SECONDS, self.action_refresh)
 
     def action_refresh(self) -> None:
         from clerk.domain.approvals import decided, inbox

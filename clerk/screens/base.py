@@ -30,6 +30,25 @@ def translate_bindings(node) -> None:
         ]
 
 
+def every(node: Any, seconds: float, callback: Callable[[], Any]):
+    """Run `callback` every `seconds` while `node`'s screen is the one on show.
+
+    A screen under another one (home under the counter screen) keeps its timers in Textual; its
+    refreshes there are work nobody sees, and their queries and repaints hold up the keys of the
+    screen the clerk is using. A screen that refreshes lists this way refreshes them again as
+    soon as it is shown (`ClerkScreen.on_screen_resume`).
+    """
+
+    def tick() -> None:
+        screen = node if isinstance(node, Screen) else node.screen
+        if screen is node.app.screen:  # not `is_current`: that is true under a modal too
+            callback()
+
+    if isinstance(node, ClerkScreen):
+        node._on_return.append(callback)
+    return node.set_interval(seconds, tick)
+
+
 class ServiceCalls:
     """Mixin: run a service off the UI thread; errors become messages, never tracebacks."""
 
@@ -92,6 +111,14 @@ class ClerkScreen(ServiceCalls, Screen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         translate_bindings(self)
+        self._on_return: list[Callable[[], Any]] = []  # refreshers run again when shown
+        self._shown_before = False
+
+    def on_screen_resume(self) -> None:
+        if self._shown_before:  # not on first show: on_mount has just refreshed
+            for refresh in self._on_return:
+                refresh()
+        self._shown_before = True
 
     def route_scan(self, code: str) -> None:
         """A scanner's burst with the shape of a receipt number: the collection view."""

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkScreen
+from clerk.screens.base import ClerkScreen, every
 from clerk.widgets.header import ClerkHeader
 
 
@@ -51,7 +51,7 @@ class HomeScreen(ClerkScreen):
         table.add_column(_("Waiting"), key="waiting", width=8)
         table.add_column(_("Served"), key="served", width=8)
         self.action_refresh()
-        self.set_interval(5, self.action_refresh)
+        every(self, 5, self.action_refresh)
 
     def action_refresh(self) -> None:
         from clerk.domain.office import overview

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input, Static
 
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkModal, ClerkScreen
+from clerk.screens.base import ClerkModal, ClerkScreen, every
 from clerk.widgets.header import ClerkHeader
 from clerk.widgets.tag_panel import TAG_BINDINGS, TagPanel, TagPanelHost
 
@@ -101,7 +101,7 @@ class QueueScreen(TagPanelHost, ClerkScreen):
         self.query_one("#queue-take-input", Input).placeholder = _("type or scan, Enter")
         self.query_one("#queue-take-input", Input).focus()
         self.refresh_lists()
-        self.set_interval(REFRESH_SECONDS, self.refresh_lists)
+        every(self, REFRESH_SECONDS, self.refresh_lists)
 
     # -- lists -----------------------------------------------------------------------------------
     def refresh_lists(self) -> None:
@@ -113,12 +113,22 @@ class QueueScreen(TagPanelHost, ClerkScreen):
 
     def _show_waits(self, waits) -> None:
         table = self.query_one("#queue-waiting", DataTable)
-        table.clear()
         lang = self.clerk.language
-        for w in waits:
-            table.add_row(
-                w.code, w.names.title(lang), str(w.waiting), wait_text(w.wait_minutes()), key=w.code
-            )
+        rows = [
+            (w.code, w.names.title(lang), str(w.waiting), wait_text(w.wait_minutes()))
+            for w in waits
+        ]
+        shown = [(key.value, table.get_cell(key, "name")) for key in table.rows]
+        if shown == [row[:2] for row in rows]:
+            # the same services: change the cells that changed (no new layout of the screen)
+            for code, _name, waiting, wait in rows:
+                for column, value in (("waiting", waiting), ("wait", wait)):
+                    if table.get_cell(code, column) != value:
+                        table.update_cell(code, column, value)
+            return
+        table.clear()
+        for row in rows:
+            table.add_row(*row, key=row[0])
 
     def _show_parked(self, rows) -> None:
         text = "\n".join(f"{r.tag}  {r.service}" for r in rows[:8]) or _("none")

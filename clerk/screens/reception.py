@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from clerk.errors import ClerkError
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkModal, ClerkScreen
+from clerk.screens.base import ClerkModal, ClerkScreen, every
 from clerk.screens.queue_panel import wait_text
 from clerk.widgets.big_code import BigCode
 from clerk.widgets.header import ClerkHeader
@@ -105,7 +105,7 @@ class ReceptionScreen(ClerkScreen):
         table.add_column(_("Waiting"), key="waiting")
         table.add_column(_("Est. wait"), key="wait")
         self.refresh_services()
-        self.set_interval(REFRESH_SECONDS, self.refresh_services)
+        every(self, REFRESH_SECONDS, self.refresh_services)
 
     def refresh_services(self) -> None:
         from clerk.domain.queue import wait_estimates

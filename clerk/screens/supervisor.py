@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static
 
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkScreen
+from clerk.screens.base import ClerkScreen, every
 from clerk.widgets.header import ClerkHeader
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ class SupervisorScreen(ClerkScreen):
                 panel.border_title = title
         self.set_class(self.size.width < NARROW, "narrow")
         self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        every(self, REFRESH_SECONDS, self.action_refresh)
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < NARROW, "narrow")

@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from clerk.i18n import _
+from clerk.screens.base import every
+from clerk.widgets.text import show
 
 WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
@@ -21,7 +23,7 @@ class ClerkHeader(Static):
 
     def on_mount(self) -> None:
         self.update_line()
-        self.set_interval(1, self.update_line)
+        every(self, 1, self.update_line)
 
     def on_resize(self) -> None:
         self.update_line()  # the office name fits the width as soon as the width is known
@@ -58,4 +60,4 @@ class ClerkHeader(Static):
             short = Text(office, no_wrap=True)
             short.truncate(room, overflow="ellipsis")
             line.append_text(short)
-        self.update(line)
+        show(self, line)

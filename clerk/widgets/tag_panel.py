@@ -20,8 +20,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkModal, ServiceCalls
+from clerk.screens.base import ClerkModal, ServiceCalls, every
 from clerk.widgets.big_code import BigCode
+from clerk.widgets.text import show
 
 if TYPE_CHECKING:
     from clerk.domain.queue import TagView
@@ -119,7 +120,9 @@ class TagPanel(ServiceCalls, Widget):
     TagPanel #tag-top { height: 3; }
     TagPanel #tag-code { width: auto; min-width: 12; margin-right: 2; color: $accent; }
     TagPanel #tag-info { width: 1fr; height: 3; }
-    TagPanel #tag-service { text-style: bold; }
+    TagPanel #tag-service { text-style: bold; height: 1; }
+    TagPanel #tag-status { height: 1; }
+    TagPanel #tag-times { height: 1; }
     TagPanel #tag-appointment { height: auto; color: $text-muted; }
     TagPanel #tag-appointment.-empty { display: none; }
     TagPanel #tag-message { height: 1; color: $warning; }
@@ -151,7 +154,7 @@ class TagPanel(ServiceCalls, Widget):
         self.border_title = _("Counter {n}").format(n=self.clerk.counter)
         self._render_view()
         self.reload()
-        self.set_interval(1, self._tick)
+        every(self, 1, self._tick)
 
     # -- state -----------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -171,7 +174,7 @@ class TagPanel(ServiceCalls, Widget):
     def say(self, message: str, error: bool = True) -> None:
         line = self.query_one("#tag-message", Static)
         line.set_class(error, "error")
-        line.update(message)
+        show(line, message)
 
     def _render_view(self) -> None:
         v = self.view
@@ -181,13 +184,13 @@ class TagPanel(ServiceCalls, Widget):
         appointment = self.query_one("#tag-appointment", Static)
         if v is None:
             code.update("---")
-            service.update(_("No tag at this counter"))
-            status.update(_("{key} calls the next one").format(key=self._key_of("call_next")))
+            show(service, _("No tag at this counter"))
+            show(status, _("{key} calls the next one").format(key=self._key_of("call_next")))
         else:
             code.update(v.code)
-            service.update(f"{v.service} · {v.service_names.title(self.clerk.language)}")
-            status.update(
-                _("{status} · recalls {n}").format(status=_(STATUS[v.status]), n=v.recalls)
+            show(service, f"{v.service} · {v.service_names.title(self.clerk.language)}")
+            show(
+                status, _("{status} · recalls {n}").format(status=_(STATUS[v.status]), n=v.recalls)
             )
             a = v.appointment
             appointment.update(
@@ -213,7 +216,7 @@ class TagPanel(ServiceCalls, Widget):
         v = self.view
         times = self.query_one("#tag-times", Static)
         if v is None:
-            times.update("")
+            show(times, "")
             return
         now = utcnow()
         waited = ((v.called_at or now) - v.issued_at).total_seconds()
@@ -225,7 +228,7 @@ class TagPanel(ServiceCalls, Widget):
             text += " · " + _("at the counter {t}").format(
                 t=minutes_text((now - v.called_at).total_seconds())
             )
-        times.update(text)
+        show(times, text)
 
     # -- keys ------------------------------------------------------------------------------------
     def can(self, what: str) -> bool:

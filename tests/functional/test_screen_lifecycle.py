@@ -75,3 +75,69 @@ async def test_footers_do_not_keep_their_old_keys(office):
         watching = len(getattr(footer, "__watchers", {}).get("compact", []))
         assert shown > 0
         assert watching <= shown  # only the keys on show (6 rounds would leave ~10× as many)
+
+
+def _footer_keys(app) -> list[tuple[str, str, bool]]:
+    from textual.widgets._footer import FooterKey
+
+    return [(k.key, k.action, not k._disabled) for k in app.screen.query(FooterKey)]
+
+
+def _bound_keys(app) -> list[tuple[str, str, bool]]:
+    """What the footer must show: the first key of each shown action, and whether it works."""
+    seen: set[str] = set()
+    keys = []
+    for _node, binding, enabled, _tip in app.screen.active_bindings.values():
+        if binding.show and binding.action not in seen:
+            seen.add(binding.action)
+            keys.append((binding.key, binding.action, enabled))
+    return keys
+
+
+async def test_the_footer_shows_the_keys_bound_now(office):
+    """The footer is rebuilt only when its keys change (a key turned on or off is dimmed in
+    place); after calls, steps, a modal and going back it must show exactly the live bindings."""
+    from tests.snapshots.test_counter_snapshots import draft_at
+
+    draft_at(office, "case")  # a draft to resume: its table takes Enter at the Call step
+    app = ClerkApp(office, demo=True, counter=1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = await open_counter(app, pilot)
+        for press in ("f5", "escape", "f5", "escape", "escape", "f4", "f5"):
+            await keys.press(press)
+            await settle(app, pilot)
+            await pilot.pause(0.05)
+            assert _footer_keys(app)[: len(_bound_keys(app))] == _bound_keys(app), press
+
+
+async def test_a_screen_under_another_does_no_periodic_work_and_catches_up_when_shown():
+    """Home refreshes its lists every few seconds; under the counter screen it must not (its
+    queries and repaints would hold up the clerk's keys), and it refreshes again when shown."""
+    from textual.app import App
+    from textual.screen import Screen
+
+    from clerk.screens.base import ClerkScreen, every
+
+    ticks: list[str] = []
+
+    class Below(ClerkScreen):
+        def on_mount(self) -> None:
+            every(self, 0.02, lambda: ticks.append("below"))
+
+    class Tiny(App):
+        def on_mount(self) -> None:
+            self.push_screen(Below())
+
+    app = Tiny()
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        assert ticks.count("below") >= 3  # on show: it ticks
+        app.push_screen(Screen())
+        await pilot.pause(0.05)
+        covered = len(ticks)
+        await pilot.pause(0.3)
+        assert len(ticks) == covered  # under another screen: nothing
+        app.pop_screen()
+        await pilot.pause(0)
+        await pilot.pause(0)
+        assert len(ticks) >= covered + 1  # shown again: refreshed at once
