@@ -10,10 +10,24 @@ def text_of(app, selector: str) -> str:
 
 
 async def settle(app, pilot) -> None:
-    """Wait until service workers are done and their results are painted."""
-    for _ in range(3):
+    """Wait until service workers are done and their results are painted.
+
+    An answer can start another service call (a step that loads, then fills its table): keep
+    waiting until two rounds in a row found no worker, however slow the machine (at least three
+    rounds, at most fifty).
+    """
+    quiet = 0
+    for round_ in range(50):
+        busy = bool(app.workers)
         await app.workers.wait_for_complete()
         await pilot.pause()
+        quiet = 0 if busy or app.workers else quiet + 1
+        if round_ >= 2 and quiet >= 2:
+            break
+    # a layout asked for by the last answer (a table that grew) is done on the screen's update
+    # timer, not when the messages are processed: let one tick pass
+    await pilot.pause(0.03)
+    await pilot.pause()
 
 
 async def login(app, pilot, user: str = "ana", password: str = "clerk-ana-1") -> None:
