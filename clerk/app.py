@@ -93,6 +93,9 @@ class ClerkApp(App):
         self.call_after_refresh(self.set_timer, 0.05, self._start_warm_up)
 
     def _start_warm_up(self) -> None:
+        from clerk.turns import prepare_in_main_thread
+
+        prepare_in_main_thread()  # writers in worker threads then wait for their turn directly
         self.run_worker(self._warm_up, thread=True, group="warm-up")
 
     def _warm_up(self) -> None:

@@ -1,6 +1,7 @@
 """The database: one `Database` per process, SQLite (embedded) or PostgreSQL (psycopg 3).
 
-SQLite: WAL, synchronous=FULL (NORMAL by choice: `[database] sqlite_synchronous`), foreign_keys=ON,
+SQLite: WAL, every commit on disk before `write()` returns (group commit, see `_sync_wal`; no
+sync by choice: `[database] sqlite_synchronous = "normal"`), foreign_keys=ON,
 a busy timeout, writers of all processes taking turns on an flock, and every write transaction
 opened with BEGIN IMMEDIATE (a deferred BEGIN that reads then writes fails at once with "database
 is locked" whatever the timeout). Reads use `db.read()`, a deferred transaction that never blocks
@@ -17,13 +18,13 @@ import os
 import re
 import shutil
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clerk.errors import Failure, UsageError
+from clerk.turns import WriterTurn, writer_turn
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -98,93 +99,6 @@ def _script_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
-class _WriterTurn:
-    """SQLite writers of every process wait their turn on an flock of a side file.
-
-    Waiting in SQLite's busy handler instead leaves the database idle while writers sleep (its
-    back-off grows to 100 ms): with 8 processes that halved the queue's throughput and stretched
-    p99 past a second. The kernel releases the lock when a process dies. Threads of one process
-    share one turn (an RLock in front: a flock is per open file, not per thread), and a writer
-    that waits longer than the busy timeout (a process stopped with Ctrl+Z while writing) stops
-    waiting and lets SQLite's own busy timeout give the clear "database is busy" line.
-    """
-
-    def __init__(self, path: str):
-        self.path = path
-        self._lock = threading.RLock()
-        self._fd: int | None = None
-        self._pid = 0
-        self._depth = 0
-
-    def _file(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._pid, self._depth = os.getpid(), 0
-        return self._fd
-
-    @staticmethod
-    def _wait(fd: int, timeout_s: float) -> bool:
-        """Take the flock; False when it was not free within the timeout.
-
-        A blocking flock queues the waiters in the kernel, which hands the lock on at once; it
-        has no timeout, so it runs in a helper thread that lets go again if we stopped waiting.
-        """
-        import fcntl
-
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            pass
-        got, guard, gave_up = threading.Event(), threading.Lock(), []
-
-        def waiter() -> None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            with guard:
-                if gave_up:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                else:
-                    got.set()
-
-        threading.Thread(target=waiter, name="clerk-writer-turn", daemon=True).start()
-        if got.wait(timeout_s):
-            return True
-        with guard:
-            if got.is_set():
-                return True
-            gave_up.append(True)
-            return False
-
-    @contextmanager
-    def turn(self, timeout_s: float) -> Iterator[None]:
-        import fcntl
-
-        with self._lock:
-            fd = self._file()
-            held = self._depth > 0 or self._wait(fd, timeout_s)
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-                if self._depth == 0 and held:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-
-
-_TURNS: dict[str, _WriterTurn] = {}
-_TURNS_LOCK = threading.Lock()
-
-
-def _writer_turn(path: Path) -> _WriterTurn:
-    """One turn per database file and process, whichever `Database` objects share the file."""
-    key = str(path.resolve()) + ".write-lock"
-    with _TURNS_LOCK:
-        turn = _TURNS.get(key)
-        if turn is None:
-            turn = _TURNS[key] = _WriterTurn(key)
-        return turn
-
-
 class Database:
     def __init__(
         self,
@@ -203,7 +117,8 @@ class Database:
         self._engine: Engine | None = None
         self._read_engine: Engine | None = None
         self._schema_ok = False
-        self._writer: _WriterTurn | None = None
+        self._writer: WriterTurn | None = None
+        self._wal_path: str | None = None
 
     # -- engine ----------------------------------------------------------------------------------
     @property
@@ -231,14 +146,16 @@ class Database:
                 self.url,
                 connect_args={"timeout": self.busy_timeout_ms / 1000, "check_same_thread": False},
             )
-            timeout, synchronous = int(self.busy_timeout_ms), self.synchronous
+            timeout = int(self.busy_timeout_ms)
 
             @event.listens_for(engine, "connect")
             def _on_connect(dbapi_conn, _record):
                 dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute(f"PRAGMA synchronous={synchronous}")
+                # FULL is kept by `write()` itself: it syncs the WAL after the commit, outside
+                # the writers' turn (see `_sync_wal`); SQLite's own per-commit sync stays off
+                cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute(f"PRAGMA busy_timeout={timeout}")
                 cur.close()
@@ -282,6 +199,32 @@ class Database:
             session.begin(),
         ):
             yield session
+        if self.synchronous == "FULL" and self.is_sqlite:
+            self._sync_wal()
+
+    def _sync_wal(self) -> None:
+        """Put the committed transaction on disk before the caller goes on (group commit).
+
+        SQLite's synchronous=FULL syncs the WAL inside the commit, so every other writer waits for
+        the disk too: the turn is held for the sync. Here SQLite commits at NORMAL (the WAL
+        is written, not synced), the turn is handed on, and then this process syncs the WAL
+        itself: the service returns — and the clerk sees the receipt, the tag — only once the
+        transaction is on disk, as with FULL, while the next writer already works; one sync
+        covers every transaction written before it. A power cut can take back only
+        transactions whose callers were not yet answered; the WAL being appended in order,
+        what survives is always a consistent prefix (no gap in the numbers). Other processes
+        may read a transaction a moment before it is on disk, as they may with NORMAL.
+        """
+        if self._wal_path is None:
+            self._wal_path = str(_sqlite_path(self.url)) + "-wal"
+        try:
+            fd = os.open(self._wal_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return  # checkpointed and removed: the database file was synced by the checkpoint
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def _turn(self) -> Iterator[None]:
@@ -289,7 +232,7 @@ class Database:
             yield  # PostgreSQL queues writers on its row locks
             return
         if self._writer is None:  # resolved once: a path lookup per write adds up
-            self._writer = _writer_turn(_sqlite_path(self.url))
+            self._writer = writer_turn(_sqlite_path(self.url))
         with self._writer.turn(self.busy_timeout_ms / 1000):
             yield
 

@@ -82,6 +82,15 @@ class _Plan:
         return tuple(p(v) if p is not None else v for p, v in zip(self.results, raw, strict=False))
 
 
+def connection_of(session) -> Any:
+    """The session's connection, looked up once per transaction (the Session's own lookup costs
+    more than running a prepared statement)."""
+    connection = session.info.get("fastsql.connection")
+    if connection is None or connection.closed or not connection.in_transaction():
+        connection = session.info["fastsql.connection"] = session.connection()
+    return connection
+
+
 class Rows:
     """The few Result methods the hot paths use, over plain tuples."""
 

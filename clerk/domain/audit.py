@@ -22,7 +22,7 @@ from sqlmodel import select
 
 from clerk.domain.clock import utcnow
 from clerk.domain.models import AuditEvent, AuditHead
-from clerk.fastsql import Prepared
+from clerk.fastsql import Prepared, connection_of
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -115,7 +115,7 @@ def append_many(
     multi-row insert and one head update for all of them."""
     if session.new or session.deleted or session.dirty:
         session.flush()  # the caller's pending rows go first, as they happened first
-    conn = session.connection()
+    conn = connection_of(session)
     head = SQL_LOCK_HEAD.run(conn).first()
     if head is None:
         # the very first event: two writers may get here at once (PostgreSQL), so the head row

@@ -59,7 +59,7 @@ from clerk.domain.models import Appointment, Counter, CounterService, Service, T
 from clerk.domain.office import get_office
 from clerk.domain.sequences import next_number
 from clerk.errors import Failure, NotFound, Refused, UsageError
-from clerk.fastsql import Prepared, Rows
+from clerk.fastsql import Prepared, Rows, connection_of
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -538,10 +538,7 @@ def _audit(s: Session, actor: Actor | None, action: str, **fields: Any) -> None:
 
 def _run(s: Session, statement: Prepared, **params: Any) -> Rows:
     """Run a prepared statement on the session's connection (same transaction)."""
-    connection = s.info.get("queue.connection")
-    if connection is None:  # looked up once per transaction: the Session's lookup is not free
-        connection = s.info["queue.connection"] = s.connection()
-    return statement.run(connection, params)
+    return statement.run(connection_of(s), params)
 
 
 def _office_id(s: Session, ctx: Context) -> int:

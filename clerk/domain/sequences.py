@@ -13,7 +13,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session
 
 from clerk.domain.models import DailyCounter
-from clerk.fastsql import Prepared
+from clerk.fastsql import Prepared, connection_of
 
 
 def _bump(dialect: str) -> Prepared:
@@ -47,7 +47,7 @@ _BUMPS: dict[str, Prepared] = {}
 
 
 def next_number(session: Session, office_id: int, kind: str, day: date, key: str = "") -> int:
-    connection = session.connection()
+    connection = connection_of(session)
     bump = _bump(connection.dialect.name)
     return int(
         bump.run(

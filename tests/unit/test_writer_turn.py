@@ -66,6 +66,13 @@ def test_a_nested_write_in_one_thread_fails_instead_of_hanging(sqlite_url):
     assert _rows(db) == []
 
 
+def _catch(fn, errors: list) -> None:
+    try:
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - handed to the test
+        errors.append(exc)
+
+
 def _hold(url: str, ready, release) -> None:
     db = Database(url)
     with db.write() as s:
@@ -74,17 +81,44 @@ def _hold(url: str, ready, release) -> None:
         release.wait(30)
 
 
-def test_a_writer_that_holds_its_turn_too_long_gives_a_busy_message(sqlite_url):
+@pytest.mark.parametrize("waiter", ["main thread", "worker thread", "helper thread"])
+def test_a_writer_that_holds_its_turn_too_long_gives_a_busy_message(
+    sqlite_url, waiter, monkeypatch
+):
     """A clerk process stopped in the middle of a write: the others get the clear busy line
-    after the busy timeout, and their turn again once it goes on."""
+    after the busy timeout, and their turn again once it goes on. The wait is interrupted by
+    the watchdog's signal in the waiting thread (main or worker: the TUI writes from workers),
+    or given up by the waiter where no signal could be set up (the helper thread's flock)."""
+    from clerk import turns
+
+    if waiter == "helper thread":
+        monkeypatch.setattr(turns, "_interrupter", lambda: None)
+    else:
+        turns.prepare_in_main_thread()
+        assert turns._interrupter() is not None
     db = _db(sqlite_url, timeout_ms=300)
     ready, release = FORK.Event(), FORK.Event()
     holder = FORK.Process(target=_hold, args=(sqlite_url, ready, release))
     holder.start()
+
+    def write() -> None:
+        with db.write() as s:
+            s.execute(text("INSERT INTO t VALUES ('waiter', 1)"))
+
     try:
         assert ready.wait(30)
-        with pytest.raises(Failure, match="busy"), db.write() as s:
-            s.execute(text("INSERT INTO t VALUES ('waiter', 1)"))
+        if waiter == "worker thread":
+            errors: list[BaseException] = []
+            worker = threading.Thread(target=lambda: _catch(write, errors))
+            started = time.monotonic()
+            worker.start()
+            worker.join(30)
+            assert not worker.is_alive() and time.monotonic() - started < 5
+            assert len(errors) == 1 and isinstance(errors[0], Failure)
+            assert "busy" in str(errors[0])
+        else:
+            with pytest.raises(Failure, match="busy"):
+                write()
     finally:
         release.set()
         holder.join(30)
@@ -93,16 +127,54 @@ def test_a_writer_that_holds_its_turn_too_long_gives_a_busy_message(sqlite_url):
     assert _rows(db) == [("holder", 1), ("waiter", 2)]
 
 
-def test_synchronous_is_full_unless_normal_is_chosen(sqlite_url, tmp_path):
+def test_full_syncs_the_wal_after_the_turn_and_normal_does_not(sqlite_url, tmp_path, monkeypatch):
+    """Group commit: at `full` (the default) the WAL is synced once the commit is done and the
+    writers' turn handed on — before `write()` returns — and not at all at `normal`."""
+    import fcntl
+    import os
+
     from clerk.config import Config
     from clerk.context import Context
 
     assert Config().database.sqlite_synchronous == "full"
+    full = _db(sqlite_url)
     ctx = Context(db_url=f"sqlite:///{tmp_path / 'normal.db'}")
     ctx.config.database.sqlite_synchronous = "normal"
-    with _db(sqlite_url).engine.connect() as full, ctx.db.engine.connect() as normal:
-        assert full.exec_driver_sql("PRAGMA synchronous").scalar() == 2
-        assert normal.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    normal = _db(ctx.db.url)
+    normal.synchronous = ctx.db.synchronous
+    synced: list[tuple[str, bool]] = []
+    real_sync = os.fdatasync
+
+    def spy(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        probe = os.open(str(full_path) + ".write-lock", os.O_RDWR | os.O_CREAT)
+        try:  # the turn is free while this process syncs
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            free = True
+        except BlockingIOError:
+            free = False
+        finally:
+            os.close(probe)
+        synced.append((path, free))
+        real_sync(fd)
+
+    from pathlib import Path
+
+    full_path = Path(sqlite_url.removeprefix("sqlite:///")).resolve()
+    monkeypatch.setattr(os, "fdatasync", spy)
+    with full.write() as s:
+        s.execute(text("INSERT INTO t VALUES ('full', 1)"))
+    assert synced == [(str(full_path) + "-wal", True)]
+    with normal.write() as s:
+        s.execute(text("INSERT INTO t VALUES ('normal', 1)"))
+    with pytest.raises(ZeroDivisionError), full.write() as s:  # rolled back: nothing to sync
+        s.execute(text("INSERT INTO t VALUES ('full', 2)"))
+        raise ZeroDivisionError
+    assert len(synced) == 1
+    with full.engine.connect() as conn:  # SQLite's own sync per commit stays off
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    assert _rows(full) == [("full", 1)]
     ctx.close()
     with pytest.raises(UsageError, match="full or normal"):
         Database(sqlite_url, synchronous="off")
