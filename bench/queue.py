@@ -143,6 +143,27 @@ def fresh_database(backend: str, pg_template: str | None, folder: Path, n: int) 
 # --- workers ------------------------------------------------------------------------------------
 
 
+def _time_the_turn() -> list[float]:
+    """Time how long this process holds the SQLite writers' turn (the serial part of an
+    operation: 1 / that is the most operations a second one database file can take)."""
+    from clerk import turns
+
+    held: list[float] = []
+    original = turns.WriterTurn.turn
+
+    @contextlib.contextmanager
+    def timed(self, timeout_s):
+        with original(self, timeout_s):
+            start = time.perf_counter()
+            try:
+                yield
+            finally:
+                held.append(time.perf_counter() - start)
+
+    turns.WriterTurn.turn = timed
+    return held  # the first two (untimed warm-up calls) are left out by the caller
+
+
 def _throughput_worker(url: str, index: int, ops: int, barrier, results) -> None:
     from clerk.context import Context
     from clerk.domain import queue
@@ -152,6 +173,7 @@ def _throughput_worker(url: str, index: int, ops: int, barrier, results) -> None
     rng = random.Random(index)
     counter = index % COUNTERS + 1
     timings: list[tuple[str, float]] = []
+    held = _time_the_turn()
     queue.issue_tag(ctx, SYSTEM, "A")  # connect and compile once before the clock starts
     queue.call_next(ctx, SYSTEM, counter)
     barrier.wait()
@@ -165,7 +187,7 @@ def _throughput_worker(url: str, index: int, ops: int, barrier, results) -> None
             queue.call_next(ctx, SYSTEM, counter)
             op = "call"
         timings.append((op, (time.perf_counter() - start) * 1000))
-    results.put((timings, time.perf_counter(), time.process_time() - cpu))
+    results.put((timings, time.perf_counter(), time.process_time() - cpu, sum(held[2:])))
     ctx.close()
 
 
@@ -238,12 +260,13 @@ def throughput(url: str, procs: int, ops: int) -> dict:
     got = collect(workers, results, 600)
     for w in workers:
         w.join()
-    elapsed = max(end for _t, end, _cpu in got) - start
-    timings = [t for part, _end, _cpu in got for t in part]
+    elapsed = max(end for _t, end, _cpu, _held in got) - start
+    timings = [t for part, _end, _cpu, _held in got for t in part]
     row = {
         "ops_per_s": len(timings) / elapsed,
         "ops": len(timings),
-        "cpu_ms": sum(cpu for _t, _end, cpu in got) / len(timings) * 1000,
+        "cpu_ms": sum(cpu for _t, _end, cpu, _held in got) / len(timings) * 1000,
+        "held_ms": sum(h for _t, _end, _cpu, h in got) / len(timings) * 1000,
     }
     for op in ("issue", "call"):
         values = [ms for name, ms in timings if name == op]
@@ -316,19 +339,22 @@ def markdown(results: dict, load: dict, args) -> str:
         " *issue a tag* and *call the next tag for its counter* (which also finishes the"
         f" counter's previous tag), {args.ops} operations per process. Each operation is one full"
         " service call: one write transaction with the tag change, its timed TagEvent and its"
-        " audit event. SQLite runs in WAL mode with synchronous=FULL and BEGIN IMMEDIATE (the"
-        " default settings); *sqlite-normal* is the same with `[database] sqlite_synchronous ="
-        ' "normal"` (no fsync per commit); PostgreSQL is a private server started by the script'
-        " (fsync off, Unix socket). Latencies are wall-clock per call, in milliseconds.",
+        " audit event. SQLite runs in WAL mode with BEGIN IMMEDIATE and the default"
+        ' `sqlite_synchronous = "full"` (each transaction on disk before the call returns: the'
+        " WAL is synced after the writers' turn is handed on); *sqlite-normal* is the same with"
+        ' `"normal"` (no sync); PostgreSQL is a private server started by the script (fsync off,'
+        " Unix socket). Latencies are wall-clock per call, in milliseconds; *turn held* is the"
+        " time per operation a process held the SQLite writers' turn.",
         "",
-        "| backend | processes | ops | ops/s | client CPU ms/op | issue p50 | issue p99 "
-        "| call p50 | call p99 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| backend | processes | ops | ops/s | client CPU ms/op | turn held ms/op | issue p50 "
+        "| issue p99 | call p50 | call p99 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (backend, procs), row in results.items():
         lines.append(
             f"| {backend} | {procs} | {row['ops']} | {row['ops_per_s']:.0f} "
             f"| {row['cpu_ms']:.1f} "
+            f"| {'—' if backend == 'postgresql' else format(row['held_ms'], '.2f')} "
             f"| {row['issue'][0]:.1f} | {row['issue'][1]:.1f} "
             f"| {row['call'][0]:.1f} | {row['call'][1]:.1f} |"
         )
@@ -354,32 +380,38 @@ def markdown(results: dict, load: dict, args) -> str:
 
 
 NOTES = """\
-What limits it (profiles and A/B runs of 2026-11-21, same machine):
+What limits it, and what was done (profiles and A/B runs of 2026-11-21, same machine):
 
-- The audit chain used to cost 1.5–3 ms of CPU per event inside the write lock (an ORM select,
-  insert and flush, an update). `audit.append_many` now runs three prebuilt Core statements for all
-  of a transaction's events together (one head lock, one multi-row insert, one head update): a
-  single-process issue+call loop went from 8.3 to 3.3 ms of CPU per operation.
-- The queue's own statements are prebuilt Core statements on the session's connection. What is
-  left is ~2.5–3 ms of CPU per operation (SQLAlchemy's execution path, ~10 statements), all of it
-  inside the write lock, since every operation is one write transaction.
-- The write lock is held for the whole operation, so the throughput of one SQLite file is about
-  1 / (CPU in the lock + commit) whatever the number of processes: ~2.5–3 ms of CPU here, which
-  caps 8 processes at ~230 ops/s on this 2-core machine (the target was 500). With
-  synchronous=FULL each commit also waits for an fsync of the WAL: cheap on the idle disk of the
-  final run (FULL and NORMAL within 3 %), 1.5–3.5 ms while other jobs wrote to the disk.
-  `[database] sqlite_synchronous = "normal"` removes that wait (the sqlite-normal rows); a power
-  cut (not a crash of clerk: kill -9 loses nothing either way) can then take back the last
-  moments' transactions, whole, so numbers stay gapless. Halving the CPU in the lock (fewer
-  statements per call, or the DBAPI directly for the two hot paths) is what 500 ops/s would take.
-- On SQLite every writer (all services, not only the queue) waits for its turn on an flock held by
-  `Database.write()`, handed on by the kernel, rather than in SQLite's busy handler, whose back-off
-  sleeps (up to 100 ms) left the database idle; a writer that waits longer than the busy timeout
-  gives up with a clear "database is busy" line (a process stopped in the middle of a write).
+- One SQLite file takes one writer at a time, so its throughput is 1 / (the time a writer holds
+  the turn), whatever the number of processes; the *turn held* column measures it per operation.
+  8 processes reached 228 ops/s at the start of the day, 446–480 after the changes below (runs of
+  the same code vary by ±10 % on this shared VM).
+- Statements: the queue's and the audit chain's statements are `clerk.fastsql.Prepared`: compiled
+  once per dialect by SQLAlchemy and run on the DBAPI cursor with SQLAlchemy's own parameter and
+  type processing (values stored exactly as the ORM stores them; tested on both backends).
+  SQLAlchemy's execute path cost ~0.15 ms of Python per statement, several times SQLite's own
+  work on these one-row statements. CPU per operation, one process: 3.2 → 1.3 ms.
+- The hand-over of the turn: a waiting writer now blocks in flock(2) itself (through ctypes, so
+  that a watchdog's signal can interrupt it at the busy timeout). Before, a helper thread took
+  the lock and woke the waiter: two thread wake-ups per hand-over cost about a fifth of the
+  throughput with 8 processes on 2 cores.
+- Group commit: at the default `sqlite_synchronous = "full"` SQLite commits without its own sync
+  and the writer syncs the WAL itself right after handing the turn on, before `write()` returns.
+  The caller (and the clerk) still sees only transactions that are on disk, but the next writer
+  no longer waits for this one's fsync, and one sync covers all the transactions before it. A
+  power cut can take back only transactions whose callers were not yet answered, whole (the WAL
+  keeps them in order: no gap in the numbers). `"normal"` skips the sync altogether.
+- What is left in the turn, ~2 ms per operation with 8 processes against ~1.3 ms alone: about
+  ten statements, the Session's begin/commit, and SQLite re-reading the pages another process
+  changed (each process's page cache is dropped when the file changed). With 8 processes on 2
+  cores the holder is also often descheduled; the client CPU per operation shows that.
+- On SQLite every writer (all services, not only the queue) takes its turn in
+  `Database.write()`, rather than waiting in SQLite's busy handler, whose back-off sleeps (up to
+  100 ms) left the database idle; a writer that waits longer than the busy timeout gives up with
+  a clear "database is busy" line (a process stopped in the middle of a write).
 - On PostgreSQL every writer also waits for the audit chain's head row: the queue appends its
-  audit events last in each transaction, so that lock is held for the appends and the commit only.
-- With 8 client processes on 2 cores, a lock holder is often descheduled; the client CPU per
-  operation (column above) shows how much of the machine one operation needs."""
+  audit events last in each transaction, so that lock is held for the appends and the commit
+  only."""
 
 
 def write_section(text: str, path: Path) -> None:

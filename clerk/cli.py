@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from clerk.errors import ClerkError, UsageError
+
+# Textual paints at most TEXTUAL_FPS times a second, and a key's change waits for the next
+# paint: at Textual's default of 60 that alone is up to 17 ms of the 25 ms a keystroke may
+# take (bench/counter_keys.py). The screens only repaint what changed, so 120 costs nothing
+# while idle. Set before Textual is imported; an explicit TEXTUAL_FPS wins.
+os.environ.setdefault("TEXTUAL_FPS", "120")
 
 COMMAND_MODULES = (
     "clerk.commands.tui",

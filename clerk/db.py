@@ -192,10 +192,12 @@ class Database:
         """A write transaction (BEGIN IMMEDIATE on SQLite); commits at the end of the block."""
         from sqlmodel import Session
 
+        # the session is made before the turn and closed (its connection back in the pool)
+        # after it: only the transaction itself holds the other writers up
         with (
-            self._turn(),
             _translate_errors(self),
             Session(self.engine, expire_on_commit=False) as session,
+            self._turn(),
             session.begin(),
         ):
             yield session

@@ -18,6 +18,7 @@ from clerk.i18n import N_, _
 from clerk.screens.base import ClerkModal, ClerkScreen, every
 from clerk.widgets.header import ClerkHeader
 from clerk.widgets.tag_panel import TAG_BINDINGS, TagPanel, TagPanelHost
+from clerk.widgets.text import show
 
 REFRESH_SECONDS = 3
 
@@ -134,7 +135,7 @@ class QueueScreen(TagPanelHost, ClerkScreen):
         text = "\n".join(f"{r.tag}  {r.service}" for r in rows[:8]) or _("none")
         if len(rows) > 8:
             text += "\n" + _("and {n} more").format(n=len(rows) - 8)
-        self.query_one("#queue-parked", Static).update(text)
+        show(self.query_one("#queue-parked", Static), text)
 
     def on_tag_panel_changed(self, _event: TagPanel.Changed) -> None:
         self.refresh_lists()

@@ -193,12 +193,13 @@ class TagPanel(ServiceCalls, Widget):
                 status, _("{status} · recalls {n}").format(status=_(STATUS[v.status]), n=v.recalls)
             )
             a = v.appointment
-            appointment.update(
+            show(
+                appointment,
                 _("Appointment {slot} · {name} · {id_number} · {code}").format(
                     slot=a.slot, name=a.name, id_number=a.id_number, code=a.booking_code
                 )
                 if a
-                else ""
+                else "",
             )
         appointment.set_class(v is None or v.appointment is None, "-empty")
         self._tick()
