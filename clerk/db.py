@@ -138,6 +138,7 @@ class Database:
     def _create_engine(self) -> Engine:
         from sqlalchemy import create_engine, event
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import DBAPIError
 
         if self.is_sqlite:
             path = _sqlite_path(self.url)
@@ -162,10 +163,15 @@ class Database:
 
             @event.listens_for(engine, "begin")
             def _on_begin(conn):
-                if conn.get_execution_options().get("clerk_read"):
-                    conn.exec_driver_sql("BEGIN")
-                else:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                # straight on the driver: SQLAlchemy's execute path would cost more than the
+                # BEGIN, inside every writer's turn; a driver error is wrapped as SQLAlchemy's
+                sql = (
+                    "BEGIN" if conn.get_execution_options().get("clerk_read") else "BEGIN IMMEDIATE"
+                )
+                try:
+                    conn.connection.driver_connection.execute(sql)
+                except sqlite3.Error as exc:
+                    raise DBAPIError.instance(sql, (), exc, sqlite3.Error) from exc
 
         else:
             url = make_url(self.url)

@@ -26,7 +26,8 @@ Processor = Callable[[Any], Any] | None
 
 class _Plan:
     __slots__ = (
-        "binds", "compiled", "dbapi_error", "defaults", "dialect", "order", "results", "sql",
+        "binds", "compiled", "dbapi_error", "defaults", "dialect", "names", "order", "results",
+        "slots", "sql",
     )  # fmt: skip
 
     def __init__(self, statement, dialect) -> None:
@@ -59,6 +60,21 @@ class _Plan:
             else:
                 raise ValueError(f"column {column.key!r} has a default this plan cannot fill")
         self.defaults = defaults
+        # one slot a parameter, in the driver's order: where its value comes from and how it is
+        # processed (what `construct_params` and the type processors would do, without their
+        # generic checks: these statements run tens of times a second inside the writers' turn)
+        self.names = tuple(self.order if self.order is not None else compiled.binds)
+        self.slots = tuple(
+            (
+                name,
+                compiled.binds[name].key,
+                None if compiled.binds[name].required else compiled.binds[name].value,
+                compiled.binds[name].callable,
+                defaults.get(name),
+                binds.get(name),
+            )
+            for name in self.names
+        )
         columns = getattr(statement, "exported_columns", ())
         self.results: tuple[Processor, ...] = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -66,15 +82,22 @@ class _Plan:
         self.dbapi_error = dialect.loaded_dbapi.Error
 
     def parameters(self, values: Mapping[str, Any]):
-        params = self.compiled.construct_params(values, _check=False)
-        for name, fill in self.defaults.items():
-            if name not in values:
-                params[name] = fill()
-        for name, processor in self.binds.items():
-            params[name] = processor(params[name])
+        out = []
+        for name, key, literal, call, fill, processor in self.slots:
+            if key in values:
+                value = values[key]
+            elif name in values:
+                value = values[name]
+            elif fill is not None:
+                value = fill()
+            elif call is not None:
+                value = call()
+            else:
+                value = literal
+            out.append(value if processor is None else processor(value))
         if self.order is None:
-            return params
-        return tuple(params[name] for name in self.order)
+            return dict(zip(self.names, out, strict=True))
+        return tuple(out)
 
     def row(self, raw: Sequence[Any]) -> tuple:
         if not any(self.results):

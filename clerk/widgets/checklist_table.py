@@ -84,6 +84,10 @@ class ChecklistTable(DataTable):
                 )
                 title = Text(item.title_for(lang), no_wrap=True, overflow="ellipsis")
                 self.add_row(mark_text(item.state), blocks, title, key=item.code)
+        # a fixed height from the rows, set now: with `height: auto` the table grew only when its
+        # size was measured later, on its idle, and that second layout was sometimes missed (the
+        # table stayed hidden until the next key; seen in CI on the Minor step)
+        self.styles.height = min(len(self.items), 11) + 1  # the rows and the header line
         if not self.items:
             return
         codes = [item.code for item in self.items]
