@@ -384,8 +384,10 @@ What limits it, and what was done (profiles and A/B runs of 2026-11-21, same mac
 
 - One SQLite file takes one writer at a time, so its throughput is 1 / (the time a writer holds
   the turn), whatever the number of processes; the *turn held* column measures it per operation.
-  8 processes reached 228 ops/s at the start of the day, 446–480 after the changes below (runs of
-  the same code vary by ±10 % on this shared VM).
+  8 processes reached 228 ops/s at the start of the day; after the changes below, six runs of
+  the same code gave 520, 547, 487, 489 (the table), 490 and 395 ops/s: a median of 489, just
+  short of the 500 asked for (this shared 2-vCPU VM varies by ±10 % from run to run). The turn
+  is held 1.7–1.85 ms per operation with 8 processes, against 1.36 ms with one.
 - Statements: the queue's and the audit chain's statements are `clerk.fastsql.Prepared`: compiled
   once per dialect by SQLAlchemy and run on the DBAPI cursor with SQLAlchemy's own parameter and
   type processing (values stored exactly as the ORM stores them; tested on both backends).
