@@ -86,9 +86,13 @@ class _Interrupter:
                 self._waits.pop(token, None)
 
     def _watch(self, deadline: float) -> int:
+        if self._pid != os.getpid():
+            # a forked child: the parent's watchdog is not here, and its lock may have been
+            # held at the fork; start afresh (the signal's handler is inherited)
+            self._cond, self._waits, self._thread = threading.Condition(), {}, None
+            self._pid = os.getpid()
         with self._cond:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid, self._waits = os.getpid(), {}
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="clerk-writer-watchdog", daemon=True
                 )
