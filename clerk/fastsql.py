@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exc
+from sqlalchemy.engine import Connection
 
 Processor = Callable[[Any], Any] | None
 
@@ -107,7 +108,9 @@ class _Plan:
 
 def connection_of(session) -> Any:
     """The session's connection, looked up once per transaction (the Session's own lookup costs
-    more than running a prepared statement)."""
+    more than running a prepared statement); a Core connection is its own."""
+    if isinstance(session, Connection):
+        return session
     connection = session.info.get("fastsql.connection")
     if connection is None or connection.closed or not connection.in_transaction():
         connection = session.info["fastsql.connection"] = session.connection()

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 
 from clerk.domain.clock import utcnow
@@ -25,6 +26,7 @@ from clerk.domain.models import AuditEvent, AuditHead
 from clerk.fastsql import Prepared, connection_of
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
     from clerk.domain.auth import Actor
@@ -113,14 +115,14 @@ def append_many(
 ) -> list[Appended]:
     """Add several events in order (each a mapping of `append`'s arguments): one head lock, one
     multi-row insert and one head update for all of them."""
-    if session.new or session.deleted or session.dirty:
+    if isinstance(session, OrmSession) and (session.new or session.deleted or session.dirty):
         session.flush()  # the caller's pending rows go first, as they happened first
     conn = connection_of(session)
     head = SQL_LOCK_HEAD.run(conn).first()
     if head is None:
         # the very first event: two writers may get here at once (PostgreSQL), so the head row
         # is created with ON CONFLICT DO NOTHING and then locked like any other time
-        _create_head(session)
+        _create_head(conn)
         head = SQL_LOCK_HEAD.run(conn).one()
     seq, prev_hash = head
     rows: list[dict[str, Any]] = []
@@ -153,13 +155,13 @@ def append_many(
     return [Appended(row["id"], row["hash"]) for row in rows]
 
 
-def _create_head(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+def _create_head(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(AuditHead.__table__).values(id=1, seq=0, last_hash="")
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,15 @@ class Overview:
 def get_office(s, ctx: Context) -> Office:
     office = s.exec(select(Office).where(Office.code == ctx.config.office.code)).first()
     if office is None:
-        raise Failure(
-            f"office {ctx.config.office.code} is not set up in this database "
-            "(run `clerk demo --seed-only`, or check office.code in the config)"
-        )
+        raise missing_office(ctx)
     return office
+
+
+def missing_office(ctx: Context) -> Failure:
+    return Failure(
+        f"office {ctx.config.office.code} is not set up in this database "
+        "(run `clerk demo --seed-only`, or check office.code in the config)"
+    )
 
 
 def overview(ctx: Context) -> Overview:

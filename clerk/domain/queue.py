@@ -48,6 +48,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, update
+from sqlalchemy.engine import Connection
 from sqlmodel import select
 
 from clerk.domain import audit
@@ -55,8 +56,16 @@ from clerk.domain.auth import require_role
 from clerk.domain.clock import to_local, utcnow, zone
 from clerk.domain.codes import SUPERVISORS
 from clerk.domain.identity import visible
-from clerk.domain.models import Appointment, Counter, CounterService, Service, Tag, TagEvent
-from clerk.domain.office import get_office
+from clerk.domain.models import (
+    Appointment,
+    Counter,
+    CounterService,
+    Office,
+    Service,
+    Tag,
+    TagEvent,
+)
+from clerk.domain.office import missing_office
 from clerk.domain.sequences import next_number
 from clerk.errors import Failure, NotFound, Refused, UsageError
 from clerk.fastsql import Prepared, Rows, connection_of
@@ -514,18 +523,38 @@ SQL_SERVICE_NAMES = Prepared(
         Service.id == bindparam("service")
     )
 )
+SQL_OFFICE_ID = Prepared(select(Office.id).where(Office.code == bindparam("code")))
+SQL_APPOINTMENT_INFO = Prepared(
+    select(
+        Appointment.name,
+        Appointment.id_number,
+        Service.code,
+        Appointment.day,
+        Appointment.slot_start,
+        Appointment.slot_end,
+        Appointment.kind,
+        Appointment.booking_code,
+        Appointment.status,
+    )
+    .join(Service, Service.id == Appointment.service_id)
+    .where(Appointment.id == bindparam("appointment"))
+)
 SQL_COUNTER_NUMBER = Prepared(select(Counter.number).where(Counter.id == bindparam("counter")))
 _SERVICE_NAMES: dict[tuple[str, int], tuple[str, Names]] = {}
 
 
 @contextmanager
-def _write(ctx: Context) -> Iterator[Session]:
+def _write(ctx: Context, *, orm: bool = False) -> Iterator[Session]:
     """A write transaction whose audit events are appended last, just before the commit.
 
     The audit chain's head row is one lock for every writer (on PostgreSQL): taking it at the end
     keeps it for the shortest time. If the block fails, nothing is appended and all rolls back.
+    Tag issues and transitions run on a bare Core connection (`Database.write_core`: no ORM
+    bookkeeping inside the writers' turn), so everything they run works on a Connection as on
+    a Session (prepared statements, `scalars`, `execute` of column selects); the few writers
+    that add ORM objects ask for a Session (`orm=True`).
     """
-    with ctx.db.write() as s:
+    with ctx.db.write() if orm else ctx.db.write_core() as s:
         pending: list[dict[str, Any]] = []
         s.info["queue.audits"] = pending
         yield s
@@ -546,14 +575,17 @@ def _office_id(s: Session, ctx: Context) -> int:
     key = (ctx.db.url, ctx.config.office.code)
     found = _OFFICE_IDS.get(key)
     if found is None:
-        found = _OFFICE_IDS[key] = get_office(s, ctx).id
+        found = _run(s, SQL_OFFICE_ID, code=ctx.config.office.code).scalar()
+        if found is None:
+            raise missing_office(ctx)
+        _OFFICE_IDS[key] = found
     return found
 
 
 def _service(s: Session, office_id: int, code: str) -> _Service:
     row = _run(s, SQL_SERVICE, office=office_id, code=_nfkc(code).upper()).first()
     if row is None:
-        valid = s.exec(
+        valid = s.scalars(
             select(Service.code)
             .where(Service.office_id == office_id, Service.active)
             .order_by(Service.code)
@@ -581,7 +613,7 @@ def _served_ids(counter: _Counter) -> tuple[int, ...]:
 
 def _require_serves(s: Session, counter: _Counter, tag: _Tag) -> None:
     if tag.service_id not in _served_ids(counter):
-        code = s.exec(select(Service.code).where(Service.id == tag.service_id)).one()
+        code = s.scalars(select(Service.code).where(Service.id == tag.service_id)).one()
         raise Refused(f"counter {counter.number} does not serve {code} ({tag.code})")
 
 
@@ -612,7 +644,7 @@ def _require_status(tag: _Tag, allowed: Iterable[str], action: str) -> None:
 def _counter_number(s: Session, counter_id: int | None) -> int | None:
     if counter_id is None:
         return None
-    return s.exec(select(Counter.number).where(Counter.id == counter_id)).first()
+    return s.scalars(select(Counter.number).where(Counter.id == counter_id)).first()
 
 
 def _require_at(s: Session, tag: _Tag, counter: _Counter | None) -> None:
@@ -689,14 +721,10 @@ def _names(service: Service) -> Names:
 def _appointment_info(s: Session, appointment_id: int | None) -> AppointmentInfo | None:
     if appointment_id is None:
         return None
-    row = s.exec(
-        select(Appointment, Service.code)
-        .join(Service, Service.id == Appointment.service_id)
-        .where(Appointment.id == appointment_id)
-    ).first()
+    row = _run(s, SQL_APPOINTMENT_INFO, appointment=appointment_id).first()
     if row is None:
         return None
-    return _appointment_of(*row)
+    return AppointmentInfo(*row)
 
 
 def _appointment_of(a: Appointment, service_code: str) -> AppointmentInfo:
@@ -715,7 +743,7 @@ def _appointment_of(a: Appointment, service_code: str) -> AppointmentInfo:
 
 def _service_names(s: Session, service_id: int) -> tuple[str, Names]:
     """A service's letter and names (read once per process: they label the service)."""
-    key = (str(s.get_bind().url), service_id)
+    key = (str((s.engine if isinstance(s, Connection) else s.get_bind()).url), service_id)
     found = _SERVICE_NAMES.get(key)
     if found is None:
         code, en, zh, pt = _run(s, SQL_SERVICE_NAMES, service=service_id).one()
@@ -1067,7 +1095,7 @@ def transfer(
             raise Refused(f"{tag.code} is already in service {target.code}")
         if target.counters == 0:
             raise Refused(f"no counter serves {target.code} ({target.names.en}) at the moment")
-        source = s.exec(select(Service.code).where(Service.id == tag.service_id)).one()
+        source = s.scalars(select(Service.code).where(Service.id == tag.service_id)).one()
         _apply(
             s,
             ctx,
@@ -1311,7 +1339,7 @@ def set_counter_services(
     """Which services a counter serves (a supervisor's call, effective at once)."""
     require_role(actor, *SUPERVISORS)
     wanted = sorted({_nfkc(c).upper() for c in codes if _nfkc(c)})
-    with _write(ctx) as s:
+    with _write(ctx, orm=True) as s:
         office_id = _office_id(s, ctx)
         counter = _counter(s, office_id, counter_number)
         services = [_service(s, office_id, code) for code in wanted]
@@ -1461,7 +1489,7 @@ def _store_appointment(
 
 def add_appointment(ctx: Context, actor: Actor, req: AppointmentRequest) -> AppointmentInfo:
     today = ctx.today()
-    with _write(ctx) as s:
+    with _write(ctx, orm=True) as s:
         office_id = _office_id(s, ctx)
         appointment = _store_appointment(s, ctx, actor, office_id, req, today)
         if appointment is None:
@@ -1497,7 +1525,7 @@ def import_appointments(
         )
     reader.fieldnames = header
     today = ctx.today()
-    with _write(ctx) as s:
+    with _write(ctx, orm=True) as s:
         office_id = _office_id(s, ctx)
         for row in _csv_rows(reader, report):
             line = reader.line_num
@@ -1585,7 +1613,7 @@ def check_in(ctx: Context, actor: Actor, text: str) -> IssuedTag:
     now, local, day = _moment(ctx)
     _check_issuing_hours(ctx, settings, local)
     code = check_booking_code(text)
-    with _write(ctx) as s:
+    with _write(ctx, orm=True) as s:
         office_id = _office_id(s, ctx)
         query = select(Appointment).where(Appointment.office_id == office_id)
         if code is not None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from clerk.db import Database, normalise_url
-from clerk.domain.sequences import next_number
+from clerk.domain.sequences import current_number, next_number
 from clerk.errors import Failure, UsageError
 
 
@@ -78,6 +78,14 @@ def test_daily_sequence_counts_per_key_and_day(ctx):
         raise RuntimeError("crash before commit")
     with ctx.db.write() as s:
         assert next_number(s, oid, "tag", day, "A") == 4
+    # the same on a bare Core connection (the queue's hot writes)
+    with pytest.raises(RuntimeError), ctx.db.write_core() as conn:
+        assert next_number(conn, oid, "tag", day, "A") == 5
+        raise RuntimeError("crash before commit")
+    with ctx.db.write_core() as conn:
+        assert next_number(conn, oid, "tag", day, "A") == 5
+    with ctx.db.read() as s:
+        assert current_number(s, oid, "tag", day, "A") == 5
 
 
 def test_concurrent_sequences_are_unique_and_gapless(ctx):

@@ -22,10 +22,10 @@ def _db(url: str, timeout_ms: int = 10000) -> Database:
     return db
 
 
-def _writer(url: str, who: str, rounds: int) -> None:
+def _writer(url: str, who: str, rounds: int, method: str = "write") -> None:
     db = Database(url)
     for _ in range(rounds):
-        with db.write() as s:
+        with getattr(db, method)() as s:
             # two rows a turn; another writer slipping in between would interleave them
             s.execute(text("INSERT INTO t VALUES (:w, 1)"), {"w": who})
             time.sleep(0.001)
@@ -44,10 +44,17 @@ def _assert_whole_turns(rows: list[tuple[str, int]], expected: int) -> None:
         assert first[1] == 1 and second == (first[0], 2)
 
 
-def test_processes_and_threads_take_whole_turns(sqlite_url):
+# `write_core`: the same transaction on a bare Core connection (the queue's hot writes)
+WRITES = pytest.mark.parametrize("method", ["write", "write_core"])
+
+
+@WRITES
+def test_processes_and_threads_take_whole_turns(sqlite_url, method):
     db = _db(sqlite_url)
-    procs = [FORK.Process(target=_writer, args=(sqlite_url, f"p{i}", 30)) for i in range(4)]
-    threads = [threading.Thread(target=_writer, args=(sqlite_url, f"t{i}", 30)) for i in range(3)]
+    procs = [FORK.Process(target=_writer, args=(sqlite_url, f"p{i}", 30, method)) for i in range(4)]
+    threads = [
+        threading.Thread(target=_writer, args=(sqlite_url, f"t{i}", 30, method)) for i in range(3)
+    ]
     for worker in (*procs, *threads):
         worker.start()
     for worker in (*procs, *threads):
@@ -127,7 +134,10 @@ def test_a_writer_that_holds_its_turn_too_long_gives_a_busy_message(
     assert _rows(db) == [("holder", 1), ("waiter", 2)]
 
 
-def test_full_syncs_the_wal_after_the_turn_and_normal_does_not(sqlite_url, tmp_path, monkeypatch):
+@WRITES
+def test_full_syncs_the_wal_after_the_turn_and_normal_does_not(
+    sqlite_url, tmp_path, monkeypatch, method
+):
     """Group commit: at `full` (the default) the WAL is synced once the commit is done and the
     writers' turn handed on — before `write()` returns — and not at all at `normal`."""
     import fcntl
@@ -163,12 +173,13 @@ def test_full_syncs_the_wal_after_the_turn_and_normal_does_not(sqlite_url, tmp_p
 
     full_path = Path(sqlite_url.removeprefix("sqlite:///")).resolve()
     monkeypatch.setattr(os, "fdatasync", spy)
-    with full.write() as s:
+    with getattr(full, method)() as s:
         s.execute(text("INSERT INTO t VALUES ('full', 1)"))
     assert synced == [(str(full_path) + "-wal", True)]
-    with normal.write() as s:
+    with getattr(normal, method)() as s:
         s.execute(text("INSERT INTO t VALUES ('normal', 1)"))
-    with pytest.raises(ZeroDivisionError), full.write() as s:  # rolled back: nothing to sync
+    # rolled back: nothing to sync
+    with pytest.raises(ZeroDivisionError), getattr(full, method)() as s:
         s.execute(text("INSERT INTO t VALUES ('full', 2)"))
         raise ZeroDivisionError
     assert len(synced) == 1
