@@ -7,12 +7,13 @@ event is the live event of the same number), every receipt has its whole payment
 event, every cash movement its audit event, the day's receipt numbers have no gap, and
 each table holds at least what the live one held when the backup began and at most what it held
 when it ended. Then the drill: with the clerks stopped, `clerk db restore` puts the last backup
-over the live database, which then holds exactly the backup's rows, and `clerk audit verify`
-passes.
+over the live database, which then holds exactly the backup's rows plus the restore's own audit
+event (`db.restore`, chained after the backup's newest event), and `clerk audit verify` passes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -155,6 +156,13 @@ def test_backups_while_clerks_work_restore_whole(ctx, tmp_path):
     assert done.returncode == 0, done.stderr
     verified = clerk_cli("--db", ctx.db.url, "audit", "verify")
     assert verified.returncode == 0 and "intact" in verified.stdout, verified.stdout
-    assert row_counts(ctx) == restored[-1]
+    # the backup's rows exactly, and one audit event more: the restore itself, on the chain
+    assert row_counts(ctx) == {**restored[-1], "auditevent": restored[-1]["auditevent"] + 1}
     assert check_payments(ctx) == receipts
-    assert crash.check_chain_and_integrity(ctx) == events
+    assert crash.check_chain_and_integrity(ctx) == events + 1
+    with ctx.db.read() as s:
+        tail = s.exec(select(AuditEvent).where(AuditEvent.id >= events).order_by(AuditEvent.id))
+        last_kept, restore = tail.all()
+    assert last_kept.hash == live[events]  # the live chain's prefix, then the restore
+    assert (restore.action, restore.username, restore.terminal) == ("db.restore", "system", "cli")
+    assert json.loads(restore.after)["from"] == backups[-1][0].name

@@ -464,6 +464,40 @@ def test_counter_services_need_a_supervisor(office):
     assert lines == {1: ("A", "P"), 2: ("A", "B", "C", "P"), 3: ("A", "B", "C", "P")}
 
 
+def test_counter_services_change_is_an_audit_event_with_before_and_after(office):
+    import json
+
+    ctx = office
+    sup = Actor(user_id=None, username="lei", role="supervisor", counter=9, terminal="ssh:10.0.0.9")
+    queue.set_counter_services(ctx, sup, 2, ["p", "b", "B"])
+    queue.set_counter_services(ctx, sup, 2, [])
+    with ctx.db.read() as s:
+        counter_id = s.exec(
+            select(Counter.id)
+            .join(Office, Office.id == Counter.office_id)
+            .where(Office.code == ctx.config.office.code, Counter.number == 2)
+        ).one()
+        events = s.exec(
+            select(AuditEvent)
+            .where(
+                AuditEvent.action == "counter.services",
+                AuditEvent.subject_type == "counter",
+                AuditEvent.subject_id == counter_id,
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+    changes = [(json.loads(e.before), json.loads(e.after)) for e in events]
+    assert changes == [
+        ({"counter": 2, "services": ["A", "B", "C", "P"]}, {"counter": 2, "services": ["B", "P"]}),
+        ({"counter": 2, "services": ["B", "P"]}, {"counter": 2, "services": []}),
+    ]
+    assert {(e.username, e.counter, e.terminal) for e in events} == {("lei", 9, "ssh:10.0.0.9")}
+    before = tag_counts(ctx)
+    with pytest.raises(UsageError):  # refused: no event
+        queue.set_counter_services(ctx, sup, 2, ["A", "X"])
+    assert tag_counts(ctx) == before
+
+
 def test_board_shows_todays_calls_and_rolls_over_at_midnight(office, clock):
     ctx = office
     for _ in range(12):
