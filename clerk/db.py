@@ -299,7 +299,12 @@ class Database:
         with _translate_errors(self), self.engine.connect() as conn:
             try:
                 rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-            except (OperationalError, ProgrammingError):
+            except (OperationalError, ProgrammingError) as exc:
+                if "permission denied" in str(exc.orig or exc).lower():
+                    raise Failure(
+                        "this database role may not read the clerk schema: the owner runs "
+                        "`clerk db grant ROLE` for it (docs/deploy.md)"
+                    ) from None
                 return None  # no version table: a database clerk never migrated
         if len(rows) > 1:  # branches: Alembic knows what that means
             from alembic.runtime.migration import MigrationContext

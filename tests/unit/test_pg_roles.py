@@ -259,3 +259,13 @@ def test_sqlite_refuses_grant(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "PostgreSQL" not in out  # no reminder on SQLite
     assert main(["--db", f"sqlite:///{path}", "db", "grant", "clerk_app"]) == 2
+
+
+def test_an_app_role_without_grants_is_told_to_ask_the_owner(cluster, capsys):
+    code, _out, err = cluster.cli(cluster.owner, "db", "upgrade", capsys=capsys)
+    assert code == 0, err
+    # before `clerk db grant`, the app role cannot read the schema: not "run db upgrade"
+    code, _out, err = cluster.cli(cluster.app, "db", "check", capsys=capsys)
+    assert code != 0
+    assert "clerk db grant ROLE" in err
+    assert "db upgrade" not in err
