@@ -10,6 +10,9 @@ An application's status: draft → lodged → in-production → ready → collec
   checked before any lookup (`lookup`). A ready card gets its collection counter (`Lookup.counter`),
   kept for later scans; not ready, already collected, void, cancelled and unknown are each said
   plainly with what to do next.
+- The display board's "Collect your card" (`board_lines`): the names sent to a collection counter
+  today within the last `BOARD_MINUTES` (the `collection.assign` audit events) whose card is
+  still not collected, newest first, as "name → counter N".
 - The hand-over (`hand_over`): the clerk confirms the person against the record; when a card
   reader is there, the new card's chip is read and checked against the application's
   personalisation (`check_new_card`). A renewal's former card that has not expired is handed in
@@ -58,6 +61,7 @@ from clerk.domain.codes import SUPERVISORS
 from clerk.domain.models import (
     Applicant,
     Application,
+    AuditEvent,
     CardPersonalisation,
     Collection,
     Counter,
@@ -90,6 +94,8 @@ ADULT_AGE = 18
 APPLICATION_DIGITS = 12  # office (2) + YYMMDD (6) + the day's sequence (4)
 MAX_BATCH = 5000
 MAX_TEXT = 120
+BOARD_LINES = 6  # the display board's "Collect your card": at most this many names
+BOARD_MINUTES = 30  # ... sent to their counter within the last this many minutes (today)
 
 STATUS_LABELS = {
     "draft": N_("draft"),
@@ -601,6 +607,61 @@ def lookup(ctx: Context, code: str, actor: Actor | None = None) -> Lookup:
                     after={"counter": counter, "receipt": receipt.number},
                 )
         return _lookup_of(s, app, receipt, counter, today, tz)
+
+
+# --- the display board --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardLine:
+    """One line of the board's "Collect your card": who was sent to which counter, and when."""
+
+    name_zh: str
+    name_latin: str
+    counter: int
+    assigned_at: datetime
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.name_zh, self.name_latin) if part)
+
+
+def board_lines(ctx: Context, limit: int = BOARD_LINES) -> list[BoardLine]:
+    """The display board's "Collect your card", newest first: the ready cards whose collection
+    counter was assigned today within the last `BOARD_MINUTES` and that are still not collected
+    (name → counter). Read-only; no actor (the wall screen shows what a kiosk scan says)."""
+    limit = max(1, min(int(limit), 50))
+    now = utcnow()
+    since = max(_day_start_utc(ctx.today(), ctx.tz), now - timedelta(minutes=BOARD_MINUTES))
+    assigned_at = func.max(AuditEvent.at)
+    with ctx.db.read() as s:
+        office = get_office(s, ctx)
+        rows = s.exec(
+            select(
+                Application.id,
+                func.coalesce(Applicant.name_zh, ""),
+                func.coalesce(Applicant.name_latin, ""),
+                Counter.number,
+                assigned_at,
+            )
+            .select_from(AuditEvent)
+            .join(Application, Application.id == AuditEvent.subject_id)
+            .join(Counter, Counter.id == Application.collection_counter_id)
+            .outerjoin(Applicant, Applicant.id == Application.applicant_id)
+            .where(
+                # the half hour of `at` leads (its index): `|| ''` keeps the planners off the
+                # action's index, which would read every assignment ever made at every poll
+                AuditEvent.action.concat("") == "collection.assign",
+                AuditEvent.subject_type == "application",
+                AuditEvent.at >= since,
+                Application.office_id == office.id,
+                Application.status == "ready",
+            )
+            .group_by(Application.id, Applicant.name_zh, Applicant.name_latin, Counter.number)
+            .order_by(assigned_at.desc(), Application.id.desc())
+            .limit(limit)
+        ).all()
+    return [BoardLine(zh, latin, number, at) for _id, zh, latin, number, at in rows]
 
 
 # --- the former card ----------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """`clerk board`: the display board on a wall screen, a small Textual app of its own.
 
-The latest calls in large characters with their counter, the last ten calls, the number waiting
-per service with the estimated wait. It polls the database off the UI thread (every
+The latest calls in large characters with their counter, the last ten calls, "Collect your card"
+(the names a receipt scan sent to a collection counter within `collection.BOARD_MINUTES`, as
+"name → counter N", until the card is collected; no space at all when there is none), the number
+waiting per service with the estimated wait. It polls the database off the UI thread (every
 `queue.board_poll_ms`, 0.5 s by default), so a call made by any clerk process shows within a
 second; a new call rings the terminal bell and, where espeak-ng is installed, is spoken. It asks
 the business day at every poll, so it rolls over at midnight, and keeps nothing that grows: it can
@@ -13,9 +15,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import DataTable, Static
 
 from clerk.errors import ClerkError
@@ -25,10 +29,29 @@ from clerk.widgets.big_code import BigCode
 
 if TYPE_CHECKING:
     from clerk.context import Context
+    from clerk.domain.collection import BoardLine
     from clerk.domain.queue import BoardState
 
 BIG_CALLS = 3  # the newest calls in large characters
 HISTORY = 10
+WIDE = 110  # from this many columns, three names a row (else two)
+TALL = 30  # from this many lines, a blank line under them (80×24 has no line to spare)
+
+
+def collect_text(line: BoardLine, width: int) -> str:
+    """A line of "Collect your card" in `width` cells, "NAME → counter N": both names when they
+    fit, else the Chinese one, else the name cut short."""
+    template = _("{name} → counter {counter}")
+    room = width - cell_len(template.format(name="", counter=line.counter))
+    name = line.name
+    if cell_len(name) > room:
+        if line.name_zh and cell_len(line.name_zh) <= room:
+            name = line.name_zh
+        else:
+            cut = Text(name)
+            cut.truncate(max(1, room), overflow="ellipsis")
+            name = cut.plain
+    return template.format(name=name, counter=line.counter)
 
 
 class CallLine(Horizontal):
@@ -62,10 +85,14 @@ class BoardScreen(ClerkScreen):
     #board-main { height: auto; }
     #board-calls { width: 36; height: auto; padding: 1 2; }
     #board-history { width: 1fr; height: auto; padding: 1 1; }
-    #board-calls-title, #board-history-title, #board-waits-title {
+    #board-calls-title, #board-history-title, #board-waits-title, #board-collect-title {
         text-style: bold; color: $text-muted; }
+    #board-collect { height: auto; padding: 0 2; display: none; }
+    #board-collect.tall { margin-bottom: 1; }
+    #board-collect-lines { grid-size: 2; grid-rows: 1; grid-gutter: 0 2; height: auto; }
+    #board-collect-lines Static { height: 1; text-style: bold; }
     #board-waits { height: auto; padding: 0 2; }
-    #board-status { height: 1; color: $warning; padding: 0 2; }
+    #board-status { height: 1; color: $warning; padding: 0 2; display: none; }
     DataTable { height: auto; background: $background; }
     """
 
@@ -76,8 +103,11 @@ class BoardScreen(ClerkScreen):
         self.polling = False
         self.announcer = None
         self.state: BoardState | None = None
+        self.collect: tuple[BoardLine, ...] | None = None
 
     def compose(self) -> ComposeResult:
+        from clerk.domain.collection import BOARD_LINES
+
         with Horizontal(id="board-top"):
             yield Static(id="board-office", markup=False)
             yield Static(id="board-clock", markup=False)
@@ -89,6 +119,11 @@ class BoardScreen(ClerkScreen):
             with Vertical(id="board-history"):
                 yield Static(id="board-history-title", markup=False)
                 yield DataTable(id="board-history-table", cursor_type="none", show_header=False)
+        with Vertical(id="board-collect"):
+            yield Static(id="board-collect-title", markup=False)
+            with Grid(id="board-collect-lines"):
+                for _i in range(BOARD_LINES):
+                    yield Static("", markup=False)
         yield Static(id="board-waits-title", markup=False)
         yield DataTable(id="board-waits", cursor_type="none", zebra_stripes=True)
         yield Static(id="board-status", markup=False)
@@ -105,6 +140,7 @@ class BoardScreen(ClerkScreen):
         now_calling, counter = _("Now calling"), _("Counter")  # outside the f-string: extracted
         self.query_one("#board-calls-title", Static).update(f"{now_calling:<19}{counter}")
         self.query_one("#board-history-title", Static).update(_("Last calls"))
+        self.query_one("#board-collect-title", Static).update(_("Collect your card"))
         self.query_one("#board-waits-title", Static).update("  " + _("Waiting"))
         history = self.query_one("#board-history-table", DataTable)
         history.add_column("tag", key="tag")
@@ -145,10 +181,16 @@ class BoardScreen(ClerkScreen):
         self.run_worker(self._fetch(), group="poll")
 
     async def _fetch(self) -> None:
+        from clerk.domain.collection import BOARD_LINES, board_lines
         from clerk.domain.queue import board_state
 
+        ctx = self.board_app.ctx
+
+        def fetch() -> tuple[BoardState, tuple[BoardLine, ...]]:
+            return board_state(ctx, HISTORY), tuple(board_lines(ctx, BOARD_LINES))
+
         try:
-            state = await asyncio.to_thread(board_state, self.board_app.ctx, HISTORY)
+            state, collect = await asyncio.to_thread(fetch)
         except ClerkError as exc:
             self._status(_("Not up to date: {error}").format(error=exc.message))
             return
@@ -162,9 +204,33 @@ class BoardScreen(ClerkScreen):
         if state != self.state:  # repaint only what changed: a wall screen runs for days
             self.state = state
             self.show(state)
+        if collect != self.collect:
+            self.collect = collect
+            self.show_collect()
 
     def _status(self, text: str) -> None:
-        self.query_one("#board-status", Static).update(text)
+        status = self.query_one("#board-status", Static)
+        status.update(text)
+        status.display = bool(text)  # no empty line while all is well
+
+    def show_collect(self) -> None:
+        """Collect your card: two or three names a row by the width; no space when none."""
+        lines = self.collect or ()
+        columns = 3 if self.size.width >= WIDE else 2
+        grid = self.query_one("#board-collect-lines", Grid)
+        grid.styles.grid_size_columns = columns
+        width = max(12, (self.size.width - 4 - 2 * (columns - 1)) // columns)
+        for i, cell in enumerate(grid.query(Static)):
+            text = collect_text(lines[i], width) if i < len(lines) else ""
+            cell.update(text)
+            cell.display = bool(text)
+        box = self.query_one("#board-collect", Vertical)
+        box.set_class(self.size.height >= TALL, "tall")
+        box.display = bool(lines)
+
+    def on_resize(self) -> None:
+        if self.collect:
+            self.show_collect()
 
     def show(self, state: BoardState) -> None:
         from clerk.domain.clock import to_local

@@ -1,7 +1,8 @@
 """The collection desk through Pilot on the demo office with its payments: a scanner's burst on
-any counter screen, then each path to its final status (in person, representative, former card
-missing → surcharge, not ready, already collected, bad check digit, unknown receipt), the new
-card read on the virtual reader, the supervisor's ready batch and the uncollected list.
+any counter screen, then each path from the scan to its final status (in person, representative,
+former card missing → surcharge, not ready, already collected, bad check digit, unknown receipt),
+the new card read on the virtual reader, the supervisor's ready batch and the uncollected list,
+and the display board's "name → counter" once a receipt is scanned.
 
 The clock is frozen on Monday 23 November 2026, 11:15 in Macao; the printer is a folder.
 """
@@ -9,6 +10,7 @@ The clock is frozen on Monday 23 November 2026, 11:15 in Macao; the printer is a
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from sqlmodel import func, select
 from textual import events
@@ -17,8 +19,10 @@ from textual.widgets import DataTable, Input
 from clerk.app import ClerkApp
 from clerk.domain import cashier, collection
 from clerk.domain.auth import SYSTEM, Actor
+from clerk.domain.clock import set_clock
 from clerk.domain.models import Application, AuditEvent, Collection, Receipt
 from clerk.domain.receipts import make_receipt_number
+from clerk.screens.board import BoardApp
 from clerk.screens.collection import (
     CollectionScreen,
     ReadyBatchScreen,
@@ -30,6 +34,7 @@ from clerk.screens.home import HomeScreen
 from clerk.screens.queue_panel import QueueScreen
 from tests.functional.shell import login, settle
 from tests.functional.test_cashier_screen import FROZEN, office
+from tests.functional.test_queue_board import until
 
 # `office`: the demo office with its payments (three ready cards, one in production, two paid
 # today), the clock frozen, the printer a folder
@@ -83,6 +88,22 @@ async def scan(app, pilot, code: str) -> None:
 async def start(app, pilot, user: str = "ana", password: str = "clerk-ana-1"):
     await login(app, pilot, user, password)
     assert isinstance(app.screen, HomeScreen)
+
+
+async def scan_to_desk(app, pilot, code: str, *, at_counter: bool = False) -> CollectionScreen:
+    """A scanner's burst on home (no field has the focus) or on the counter screen (its ID number
+    field has the focus) opens the collection view of `code`."""
+    if at_counter:
+        await pilot.press("f4", "ctrl+n")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CounterScreen)
+    else:
+        assert isinstance(app.screen, HomeScreen)
+    routed = app.scanner.routed
+    await scan(app, pilot, code)
+    assert isinstance(app.screen, CollectionScreen) and app.scanner.routed == routed + 1
+    assert app.screen.code == code and app.screen.case is not None
+    return app.screen
 
 
 async def open_desk(app, pilot, code: str = "") -> CollectionScreen:
@@ -170,7 +191,8 @@ async def test_in_person_with_the_former_card_handed_in(office):
     app = ClerkApp(office, demo=True, counter=5)
     async with app.run_test(size=(100, 30)) as pilot:
         await start(app, pilot)
-        await open_desk(app, pilot, code)
+        await scan_to_desk(app, pilot, code, at_counter=True)
+        assert "please go to counter 5" in shown(app, "#col-message")
         assert "must be handed in (H)" in shown(app, "#col-former")
         await pilot.press("f9")  # nothing ticked yet
         await settle(app, pilot)
@@ -184,6 +206,9 @@ async def test_in_person_with_the_former_card_handed_in(office):
         assert "is collected" in shown(app, "#col-message")
         assert "COLLECTED" in shown(app, "#col-result")
         assert not app.screen.query_one("#col-checks").display
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CounterScreen)  # back where the scan came in
     row = handed(office, code)
     assert status_of(office, code) == "collected"
     assert (row.collector, row.former_card, row.card_check) == (
@@ -198,7 +223,7 @@ async def test_an_authorised_representative(office):
     app = ClerkApp(office, demo=True, counter=6)
     async with app.run_test(size=(100, 30)) as pilot:
         await start(app, pilot)
-        await open_desk(app, pilot, code)
+        await scan_to_desk(app, pilot, code)
         await pilot.press("r")  # the name field has the focus
         await settle(app, pilot)
         assert app.focused.id == "col-rep-name"
@@ -210,6 +235,7 @@ async def test_an_authorised_representative(office):
         await pilot.press("a", "f9")
         await settle(app, pilot)
         assert "Keep the original receipt" in shown(app, "#col-message")
+        assert "COLLECTED" in shown(app, "#col-result")
     row = handed(office, code)
     assert (row.collector, row.representative_name, row.representative_id_number) == (
         "representative", "CHAN SIU MING", "5123456(7)",
@@ -225,7 +251,7 @@ async def test_the_former_card_missing_is_surcharged_through_the_cashier(office,
     async with app.run_test(size=(100, 30)) as pilot:
         await start(app, pilot)
         cashier.open_drawer(office, app.actor, 100000)
-        await open_desk(app, pilot, code)
+        await scan_to_desk(app, pilot, code, at_counter=True)
         await pilot.press("i", "l")
         await settle(app, pilot)
         assert app.focused.id == "col-police-ref"
@@ -244,7 +270,9 @@ async def test_the_former_card_missing_is_surcharged_through_the_cashier(office,
         await pilot.press("f9")
         await settle(app, pilot)
         assert "is collected" in shown(app, "#col-message")
+        assert "COLLECTED" in shown(app, "#col-result")
     row = handed(office, code)
+    assert status_of(office, code) == "collected"
     assert (row.former_card, row.police_report) == ("not-presented", "PJ-2026-881")
     with office.db.read() as s:
         extra = s.get(Receipt, row.surcharge_receipt_id)
@@ -255,18 +283,17 @@ async def test_the_former_card_missing_is_surcharged_through_the_cashier(office,
 async def test_not_ready_already_collected_bad_check_digit_and_unknown(office):
     not_ready = receipts(office, "in-production")[0]
     done = receipts(office, "ready")[2]
-    app_id = collection.lookup(office, done).application_id
-    collection.hand_over(
-        office,
-        Actor(None, "sup", "supervisor", counter=6),
-        app_id,
-        collection.HandOver(identity_checked=True, former_card="handed-in"),
-    )
     bad = not_ready[:5] + str((int(not_ready[5]) + 3) % 10) + not_ready[6:]
     unknown = make_receipt_number("01", FROZEN.date(), 999)
     app = ClerkApp(office, demo=True, counter=5)
     async with app.run_test(size=(100, 30)) as pilot:
         await start(app, pilot)
+        await scan_to_desk(app, pilot, done)  # handed over on this screen first
+        await pilot.press("i", "h", "f9")
+        await settle(app, pilot)
+        assert "is collected" in shown(app, "#col-message")
+        assert status_of(office, done) == "collected"
+
         await scan(app, pilot, not_ready)
         assert "IN PRODUCTION" in shown(app, "#col-result")
         assert "not ready yet: it is promised for 2026-12" in shown(app, "#col-message")
@@ -277,7 +304,8 @@ async def test_not_ready_already_collected_bad_check_digit_and_unknown(office):
 
         await scan(app, pilot, done)
         assert "COLLECTED" in shown(app, "#col-result")
-        assert "already collected on 2026-11-23 11:15 at counter 6" in shown(app, "#col-message")
+        said = shown(app, "#col-message")
+        assert "already collected on 2026-11-23 11:15 at counter 5 by the applicant" in said
 
         before = audit_count(office)
         await scan(app, pilot, bad)
@@ -379,3 +407,40 @@ async def test_a_clerk_has_no_batch_and_the_uncollected_list_opens_a_card(office
         await pilot.press("enter")
         await settle(app, pilot)
         assert isinstance(app.screen, CollectionScreen) and app.screen.code == oldest.receipt
+
+
+# --- the display board --------------------------------------------------------------------------
+
+
+def board_names(board) -> list[str]:
+    """The board's "Collect your card" lines as shown ([] when the section is hidden)."""
+    box = board.screen.query_one("#board-collect")
+    cells = box.query("#board-collect-lines Static")
+    return [str(cell.render()) for cell in cells if cell.display] if box.display else []
+
+
+async def test_the_board_shows_name_and_counter_once_a_receipt_is_scanned(office):
+    ready = receipts(office, "ready")
+    board = BoardApp(office, sound=False)
+    async with board.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: board.screen.state is not None)  # polled: no one sent yet
+        assert board_names(board) == [] and not board.screen.query_one("#board-collect").display
+        first = collection.lookup(office, ready[0])  # a kiosk's scan
+        await until(pilot, lambda: board_names(board) == ["陳大文 CHAN TAI MAN → counter 5"])
+        set_clock(lambda: FROZEN + timedelta(minutes=2))
+        second = collection.lookup(office, ready[1])
+        expected = [f"{second.name} → counter {second.counter}", "陳大文 CHAN TAI MAN → counter 5"]
+        await until(pilot, lambda: board_names(board) == expected)  # the newest first
+        waits = board.screen.query_one("#board-waits")
+        assert waits.region.bottom <= 24  # 80×24: the waiting per service still shows in full
+
+        collection.hand_over(
+            office,
+            Actor(None, "ana", "clerk", counter=5),
+            first.application_id,
+            collection.HandOver(identity_checked=True, former_card="handed-in"),
+        )
+        await until(pilot, lambda: board_names(board) == expected[:1])  # collected: gone
+        set_clock(lambda: FROZEN + timedelta(minutes=2 + collection.BOARD_MINUTES, seconds=1))
+        await until(pilot, lambda: board_names(board) == [])  # sent there half an hour ago
+        assert not board.screen.query_one("#board-collect").display

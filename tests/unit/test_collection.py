@@ -270,6 +270,46 @@ def test_a_clerk_at_a_collection_counter_serves_the_scan_and_config_chooses_coun
     assert found.counter is None and "no collection counter is open" in found.message
 
 
+def test_the_board_shows_who_goes_to_which_counter_until_collected(office):
+    ctx, ana = office.ctx, office.actors["ana"]
+    assert collection.board_lines(ctx) == []
+    first_id, first = office.ready()  # 陳大文 CHAN TAI MAN
+    _other_id, other = office.ready("5213377(0)")  # a Latin name only
+    waiting = office.lodge("1304918(5)")
+    collection.lookup(ctx, office.pay(waiting))  # not ready: no counter, not on the board
+    assert collection.board_lines(ctx) == []
+    collection.lookup(ctx, first)
+    set_clock(lambda: NOW + timedelta(minutes=5))
+    collection.lookup(ctx, other)
+    collection.lookup(ctx, first)  # scanned again: the counter is kept, the line stays put
+    lines = collection.board_lines(ctx)
+    assert [(line.name, line.counter, line.assigned_at) for line in lines] == [
+        ("SOUSA, JOÃO MIGUEL DE", 6, NOW + timedelta(minutes=5)),
+        ("陳大文 CHAN TAI MAN", 5, NOW),
+    ]
+    assert (lines[1].name_zh, lines[1].name_latin) == ("陳大文", "CHAN TAI MAN")
+    assert collection.board_lines(ctx, limit=1) == lines[:1]
+
+    collection.hand_over(
+        ctx, ana, first_id, HandOver(identity_checked=True, former_card="handed-in")
+    )
+    assert [line.name for line in collection.board_lines(ctx)] == ["SOUSA, JOÃO MIGUEL DE"]
+    set_clock(lambda: NOW + timedelta(minutes=5 + collection.BOARD_MINUTES, seconds=1))
+    assert collection.board_lines(ctx) == []  # sent there over half an hour ago
+
+
+def test_the_board_starts_afresh_at_midnight(office):
+    late = datetime(2026, 11, 22, 15, 50, tzinfo=UTC)  # Sunday 23:50 in Macao
+    set_clock(lambda: late)
+    _app_id, receipt = office.ready("5380142(6)")
+    assert collection.lookup(office.ctx, receipt).counter == 5
+    set_clock(lambda: late + timedelta(minutes=5))
+    assert [line.counter for line in collection.board_lines(office.ctx)] == [5]
+    set_clock(lambda: late + timedelta(minutes=20))  # Monday 00:10: yesterday's is not shown
+    assert collection.board_lines(office.ctx) == []
+    assert collection.lookup(office.ctx, receipt).counter == 5  # the counter itself is kept
+
+
 # --- production batches -------------------------------------------------------------------------
 
 
