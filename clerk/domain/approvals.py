@@ -346,6 +346,47 @@ def _read_request(ctx: Context, approval_id: int) -> Request:
     return found[0]
 
 
+@dataclass(frozen=True)
+class Asked:
+    """The latest request to the supervisor's desk about one checklist item of a draft."""
+
+    id: int
+    code: str
+    status: str  # pending | approved | refused | withdrawn
+    reason: str  # the clerk's reason; once decided, the supervisor's when they gave one
+    decided_by: str
+
+
+def override_requests(ctx: Context, actor: Actor, app_id: int) -> dict[str, Asked]:
+    """What the desk was asked about the checklist items of one application (read only; its
+    clerk or a supervisor): for each item asked about, the latest request."""
+    from clerk.domain import intake
+
+    decider = User.__table__.alias("decider")
+    with ctx.db.read() as s:
+        intake._application(s, actor, app_id, lock=False)  # its clerk, or a supervisor
+        rows = (
+            s.connection()
+            .execute(
+                sa_select(_AP.id, _AP.status, _AP.detail, _AP.reason, decider.c.username)
+                .select_from(Approval.__table__)
+                .outerjoin(decider, decider.c.id == _AP.decided_by)
+                .where(
+                    _AP.kind == "checklist-override",
+                    _AP.subject_type == "application",
+                    _AP.subject_id == app_id,
+                )
+                .order_by(_AP.id)
+            )
+            .all()
+        )
+    found: dict[str, Asked] = {}
+    for rid, status, detail, reason, decided_by in rows:
+        code = json.loads(detail or "{}").get("code") or ""
+        found[code] = Asked(rid, code, status, reason or "", decided_by or "")  # latest wins
+    return found
+
+
 # --- asking -------------------------------------------------------------------------------------
 
 

@@ -9,8 +9,9 @@ screen by application number). Keys (ids in brackets, remappable in [keymap]):
 - X a fee exemption: the supervisor approves (F2) or refuses (F3) at the counter
   [cashier.exemption, cashier.approve, cashier.refuse].
 - P prints the receipt again (a COPY) [cashier.print]; V voids or refunds it with a
-  supervisor's password [cashier.void]; D the cash drawer [cashier.drawer]; Escape back
-  [cashier.back].
+  supervisor's password [cashier.void], or F9 in that dialog asks the supervisor's desk instead
+  [cashier.ask_desk] (once approved, the reversal goes into the clerk's drawer); D the cash
+  drawer [cashier.drawer]; Escape back [cashier.back].
 The screen holds no rules: the amounts, the change and every refusal come from
 `clerk.domain.cashier`.
 """
@@ -82,6 +83,22 @@ def change_text(
     return _("Change: {amount}").format(amount=mop(settled.change_avos))
 
 
+def asked_text(request) -> str:
+    """What the clerk is told once the supervisor's desk was asked to reverse a receipt
+    (`request`: the `clerk.domain.approvals.Request`)."""
+    if request.kind == "refund":
+        text = _(
+            "Asked the desk to refund receipt {number}: once a supervisor approves, the refund "
+            "goes into your drawer."
+        )
+    else:
+        text = _(
+            "Asked the desk to void receipt {number}: once a supervisor approves, it is voided "
+            "into your drawer."
+        )
+    return text.format(number=request.subject)
+
+
 def glyph_warning(warnings: tuple[str, ...]) -> str:
     if not warnings:
         return ""
@@ -110,6 +127,7 @@ class SupervisorModal(ClerkModal):
     .sup-detail { color: $text-muted; height: auto; }
     """
     last_field = ("sup-reason", N_("Reason (kept with the approval)"))
+    hint = ""  # a line under the title (another way than the supervisor's password)
 
     def __init__(self, title: str, choices: list[tuple[str, str]] | None = None):
         super().__init__()
@@ -120,6 +138,8 @@ class SupervisorModal(ClerkModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="sup-box"):
             yield Static(self.title, classes="sup-title", markup=False)
+            if self.hint:
+                yield Static(_(self.hint), id="sup-hint", classes="sup-detail", markup=False)
             if self.choices:
                 yield OptionList(*[Option(label, id=code) for code, label in self.choices])
                 yield Static(id="sup-detail", classes="sup-detail", markup=False)
@@ -242,11 +262,18 @@ class ExemptionModal(SupervisorModal):
 
 class ReverseModal(SupervisorModal):
     """Void (today) or refund one receipt: a reason code, the supervisor's password for this
-    receipt, and the terminal's reference when a card paid."""
+    receipt, and the terminal's reference when a card paid. Or F9: the clerk asks the
+    supervisor's desk instead (the dialog closes with the `clerk.domain.approvals.Request`;
+    with `announce_asked` it also tells the clerk, for screens that do not)."""
 
+    BINDINGS = [Binding("f9", "ask_desk", N_("Ask the desk"), id="cashier.ask_desk")]
     last_field = ("sup-terminal", N_("Terminal reference of the card refund (card payments)"))
+    hint = N_(
+        "The supervisor types their name and password here. Or choose the reason and press "
+        "F9: the supervisor's desk decides."
+    )
 
-    def __init__(self, number: str, ctx):
+    def __init__(self, number: str, ctx, *, announce_asked: bool = True):
         from clerk.domain.cashier import reason_label, settings
 
         found = settings(ctx)
@@ -257,6 +284,8 @@ class ReverseModal(SupervisorModal):
         ]
         super().__init__(_("Void or refund receipt {number}").format(number=number), choices)
         self.number = number
+        self.announce_asked = announce_asked
+        self._asking = False
 
     def submit(self, approve: bool) -> None:
         from clerk.domain.cashier import reverse_receipt
@@ -274,6 +303,37 @@ class ReverseModal(SupervisorModal):
             self.value("sup-password"),
             terminal_reference=self.value("sup-terminal"),
         )
+
+    def action_ask_desk(self) -> None:
+        """F9: ask the supervisor's desk to void or refund the receipt (no password here)."""
+        from clerk.domain.approvals import request_reversal
+
+        if self._asking:
+            return
+        self._asking = True
+        kind, _sep, reason = self.choice.partition(":")
+        clerk = self.clerk
+        self.query_one("#sup-message", Static).update(_("Asking the supervisor's desk…"))
+        self.call_service(
+            request_reversal,
+            clerk.ctx,
+            clerk.actor,
+            self.number,
+            kind,
+            reason,
+            terminal_reference=self.value("sup-terminal"),
+            on_done=self.asked,
+            on_error=self.not_asked,
+        )
+
+    def asked(self, request) -> None:
+        if self.announce_asked:
+            self.notify(asked_text(request), timeout=8)
+        self.dismiss(request)
+
+    def not_asked(self, message: str) -> None:
+        self._asking = False
+        self.query_one("#sup-message", Static).update(message)
 
 
 # --- the payment screen -------------------------------------------------------------------------
@@ -687,12 +747,17 @@ class CashierScreen(ClerkScreen):
             return
 
         def reversed_(row) -> None:
-            if row is not None:
+            from clerk.domain.approvals import Request
+
+            if isinstance(row, Request):  # F9: the supervisor's desk was asked
+                self.load(asked_text(row))
+            elif row is not None:
                 self.load(_("Receipt {number} is now {status}.").format(
                     number=row.number, status=_(STATUS_LABELS.get(row.status, row.status))
                 ))  # fmt: skip
 
-        self.app.push_screen(ReverseModal(self.due.receipt.number, self.clerk.ctx), reversed_)
+        modal = ReverseModal(self.due.receipt.number, self.clerk.ctx, announce_asked=False)
+        self.app.push_screen(modal, reversed_)
 
     def action_drawer(self) -> None:
         from clerk.screens.drawer import DrawerScreen

@@ -13,8 +13,10 @@ Keys (ids in brackets, remappable in [keymap]):
 - Case: 1–8 choose the case and continue [counter.case_*]; N, E, S the service level
   [counter.service_*]; X the external service [counter.external].
 - Checklist, marital evidence, minor: O original seen, C copy received, M missing, U to check
-  again [counter.mark_*]; V a supervisor's override [counter.override]; B a brief report of death
-  offered (refused) [counter.brief_report].
+  again [counter.mark_*]; V a supervisor's override [counter.override]: the supervisor types their
+  password in the dialog, or the clerk types only the reason and F9 asks the supervisor's desk
+  [counter.ask_desk] (the item shows as waiting; once approved, as overridden); B a brief report of
+  death offered (refused) [counter.brief_report].
 - Review: Enter lodges [counter.lodge], then the payment [counter.payment].
 """
 
@@ -40,7 +42,7 @@ from textual.widgets.option_list import Option
 
 from clerk.domain.policy.codes import CASES, SERVICES  # the keys 1–8 follow this order
 from clerk.i18n import N_, _
-from clerk.screens.base import ClerkModal, ClerkScreen
+from clerk.screens.base import ClerkModal, ClerkScreen, every
 from clerk.widgets.checklist_table import ChecklistTable, mark_text
 from clerk.widgets.header import ClerkHeader
 from clerk.widgets.intake_fields import (
@@ -56,6 +58,7 @@ from clerk.widgets.intake_fields import (
 from clerk.widgets.tag_panel import TAG_BINDINGS, TagPanel, TagPanelHost
 
 if TYPE_CHECKING:
+    from clerk.domain.approvals import Asked
     from clerk.domain.intake import Draft, Identified, Item, Lodged, Review
     from clerk.domain.queue import TagView
 
@@ -65,6 +68,12 @@ FIRST_STEPS = ("call", "identify", "case", "facts", "checklist", "review")
 TAG_KEYS_OUTSIDE_CALL = ("park", "recall", "serve")
 FORM_STEPS = ("identify", "facts", "minors")  # ↑↓ move between their fields
 ITEM_STEPS = ("checklist", "marital", "minors")  # steps that mark checklist items
+DESK_POLL_SECONDS = 10  # while the supervisor's desk has not answered about an item
+# what the supervisor's desk said about an item still held up: (symbol, label, style)
+DESK_MARKS = {
+    "pending": ("⧗", N_("desk: waiting"), "bold yellow"),
+    "refused": ("✗", N_("desk: refused"), "bold red"),
+}
 
 
 def _case_binding(index: int, case: str) -> Binding:
@@ -77,10 +86,68 @@ def _case_binding(index: int, case: str) -> Binding:
     )
 
 
-class OverrideModal(ClerkModal):
-    """The supervisor types their name, password and the reason at the clerk's counter."""
+def desk_and_draft(ctx, actor, app_id: int) -> tuple[dict[str, Asked], Draft]:
+    """What the supervisor's desk said about a draft's items, then the draft as it stands (read
+    in this order, an override approved in between shows as overridden, never as waiting)."""
+    from clerk.domain.approvals import override_requests
+    from clerk.domain.intake import load_draft
 
-    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="counter.override_cancel")]
+    asked = override_requests(ctx, actor, app_id)
+    return asked, load_draft(ctx, actor, app_id)
+
+
+def review_and_desk(ctx, actor, app_id: int) -> tuple[Review, dict[str, Asked]]:
+    """The review of a draft, and what the supervisor's desk said about its items."""
+    from clerk.domain.approvals import override_requests
+    from clerk.domain.intake import review
+
+    return review(ctx, actor, app_id), override_requests(ctx, actor, app_id)
+
+
+def desk_note(asked: Asked | None) -> str:
+    """One line on what the supervisor's desk said about an item (waiting or refused)."""
+    if asked is None:
+        return ""
+    if asked.status == "pending":
+        return _("Asked the supervisor's desk ({reason}): waiting for the decision.").format(
+            reason=asked.reason
+        )
+    if asked.status == "refused":
+        return _("The supervisor's desk refused ({who}): {reason}").format(
+            who=asked.decided_by or "?", reason=asked.reason
+        )
+    return ""
+
+
+class DeskChecklistTable(ChecklistTable):
+    """The checklist, showing the items the supervisor's desk was asked about as waiting for
+    it or refused by it, until they are seen or overridden."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.desk: dict[str, Asked] = {}
+
+    def show(self, items, lang: str, *, after: str | None = None, keep: bool = False) -> None:
+        super().show(items, lang, after=after, keep=keep)
+        for item in self.items:
+            asked = self.desk.get(item.code)
+            if asked is None or asked.status not in DESK_MARKS or item.satisfied:
+                continue
+            symbol, label, style = DESK_MARKS[asked.status]
+            self.update_cell(
+                item.code, "state", Text(f"{symbol} {_(label)}", style=style, no_wrap=True)
+            )
+
+
+class OverrideModal(ClerkModal):
+    """The supervisor types their name, password and the reason at the clerk's counter; or the
+    clerk types only the reason and F9 asks the supervisor's desk (the dialog closes with the
+    request, `clerk.domain.approvals.Request`)."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", N_("Cancel"), id="counter.override_cancel"),
+        Binding("f9", "ask_desk", N_("Ask the desk"), id="counter.ask_desk"),
+    ]
     DEFAULT_CSS = """
     OverrideModal { align: center middle; }
     #override-box { width: 70; max-width: 100%; height: auto; border: heavy $warning;
@@ -89,6 +156,7 @@ class OverrideModal(ClerkModal):
                           margin-bottom: 1; }
     #override-box Input:focus { background: $primary-darken-2; }
     #override-title { text-style: bold; margin-bottom: 1; }
+    #override-hint { color: $text-muted; margin-bottom: 1; }
     """
 
     FIELDS = ("user", "password", "reason")
@@ -106,6 +174,14 @@ class OverrideModal(ClerkModal):
                     title=self.item.title_for(self.lang)
                 ),
                 id="override-title",
+                markup=False,
+            )
+            yield Static(
+                _(
+                    "The supervisor types their name and password here. Or type only the "
+                    "reason and press F9: the supervisor's desk decides, and you go on."
+                ),
+                id="override-hint",
                 markup=False,
             )
             yield Label(_("Supervisor"))
@@ -150,6 +226,33 @@ class OverrideModal(ClerkModal):
         password = self.query_one("#override-password", Input)
         password.value = ""
         password.focus()
+        self.query_one("#override-message", Static).update(message)
+
+    _asking = False
+
+    def action_ask_desk(self) -> None:
+        """F9: the clerk asks the supervisor's desk instead; only the reason is typed."""
+        from clerk.domain.approvals import request_override
+
+        if self._asking:
+            return
+        self._asking = True
+        clerk = self.clerk
+        self.query_one("#override-message", Static).update(_("Asking the supervisor's desk…"))
+        self.call_service(
+            request_override,
+            clerk.ctx,
+            clerk.actor,
+            self.app_id,
+            self.item.code,
+            self.query_one("#override-reason", Input).value,
+            on_done=self.dismiss,
+            on_error=self._not_asked,
+        )
+
+    def _not_asked(self, message: str) -> None:
+        self._asking = False
+        self.query_one("#override-reason", Input).focus()
         self.query_one("#override-message", Static).update(message)
 
     def action_cancel(self) -> None:
@@ -228,6 +331,7 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         self.busy = False
         self._awaiting_call = False
         self._filled_for: int | None = None
+        self.desk: dict[str, Asked] = {}  # what the supervisor's desk said, by item code
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -295,7 +399,7 @@ class CounterScreen(TagPanelHost, ClerkScreen):
                                 id="guardian-relationship",
                             ),
                         )
-                    yield ChecklistTable(id=f"{step}-items")
+                    yield DeskChecklistTable(id=f"{step}-items")
                     yield Static(id=f"{step}-reason", classes="reason", markup=False)
                     yield Static(id=f"{step}-hint", classes="hint", markup=False)
                     yield Static(id=f"{step}-message", classes="message", markup=False)
@@ -330,6 +434,7 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         from clerk.domain.intake import warm_up
 
         self.call_service(warm_up, self.clerk.ctx.today(), group="warm-up")
+        every(self, DESK_POLL_SECONDS, self._poll_desk)
 
     def _label_everything(self) -> None:
         """Every fixed text of the screen, in the clerk's language: `#id` → text."""
@@ -413,8 +518,9 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         target.set_class(error and bool(message), "-error")
         target.update(message)
 
-    def run(self, step: str, fn, *args: Any, done, **kwargs: Any) -> None:
-        """Call a service for `step`; its message line shows errors; one call at a time."""
+    def run(self, step: str, fn, *args: Any, done, or_else=None, **kwargs: Any) -> None:
+        """Call a service for `step`; its message line shows errors (or `or_else` gets them);
+        one call at a time."""
         if self.busy:
             return
         self.busy = True
@@ -428,6 +534,8 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         def failed(message: str) -> None:
             self.busy = False
             self.say(step, message)
+            if or_else is not None:
+                or_else(message)
 
         self.call_service(fn, *args, on_done=ok, on_error=failed, **kwargs)
 
@@ -542,6 +650,7 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         self.lodged = None
         self.review_data = None
         self._filled_for = None
+        self.desk = {}
 
     def _enter_call(self) -> None:
         from clerk.domain.intake import my_drafts
@@ -595,6 +704,8 @@ class CounterScreen(TagPanelHost, ClerkScreen):
 
     def _take_draft(self, draft: Draft) -> None:
         self.lodged = None
+        if self.draft is None or self.draft.id != draft.id:
+            self.desk = {}
         self.draft = draft
         if self._filled_for != draft.id:
             self._fill_forms(draft)
@@ -913,8 +1024,9 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         self.query_one("#guardian-name", Input).focus()
 
     def _enter_items(self, step: str, *, focus: bool = True) -> None:
-        table = self.query_one(f"#{step}-items", ChecklistTable)
+        table = self.query_one(f"#{step}-items", DeskChecklistTable)
         items = self.draft.items_in(step) if self.draft else ()
+        table.desk = self.desk
         table.show(items, self.lang)
         table.display = bool(items)
         if not items:
@@ -922,6 +1034,56 @@ class CounterScreen(TagPanelHost, ClerkScreen):
         if focus and items:
             table.focus()
         self._show_reason(table)
+        if items:
+            self._refresh_desk()
+
+    # -- the supervisor's desk: overrides asked for ---------------------------------------------
+    def _refresh_desk(self) -> None:
+        """Look at what the supervisor's desk said about this draft's items, with the draft as
+        it stands now (an override approved at the desk shows as overridden)."""
+        draft, step = self.draft, self.step
+        if draft is None or self.lodged is not None:
+            return
+        self.call_service(
+            desk_and_draft,
+            self.clerk.ctx,
+            self.clerk.actor,
+            draft.id,
+            on_done=lambda answer: self._desk_answered(answer, draft),
+            on_error=lambda message: self.say(step, message),
+            group="desk",
+        )
+
+    def _desk_answered(self, answer: tuple[dict[str, Asked], Draft], asked_for: Draft) -> None:
+        desk, fresh = answer
+        if self.draft is not asked_for or self.lodged is not None:
+            return  # a mark or a step was saved meanwhile: its draft is the newer one
+        self.desk = desk
+        self.draft = fresh
+        if self.step in ITEM_STEPS:
+            table = self.query_one(f"#{self.step}-items", DeskChecklistTable)
+            table.desk = desk
+            table.show(fresh.items_in(self.step), self.lang, keep=True)
+            self._show_reason(table)
+        self._show_bars()
+
+    def _poll_desk(self) -> None:
+        """Now and then, while the desk has not answered about an item of this draft."""
+        if (
+            self.step in ITEM_STEPS
+            and not self.busy
+            and any(asked.status == "pending" for asked in self.desk.values())
+        ):
+            self._refresh_desk()
+
+    def _desk_notes(self, items) -> str:
+        """What the desk said about these items (those still holding up lodging)."""
+        lines = []
+        for item in items:
+            note = desk_note(self.desk.get(item.code))
+            if note:
+                lines.append(f"{item.title_for(self.lang)}: {note}")
+        return "\n".join(lines)
 
     def _table(self) -> ChecklistTable | None:
         focused = self.focused
@@ -937,6 +1099,12 @@ class CounterScreen(TagPanelHost, ClerkScreen):
             text.append(item.reason_for(self.lang) + "\n", style="italic")
         if item is not None and item.note:
             text.append(_(item.note), style="bold red")
+        asked = self.desk.get(item.code) if item is not None and not item.satisfied else None
+        note = desk_note(asked)
+        if note:
+            if text.plain and not text.plain.endswith("\n"):
+                text.append("\n")
+            text.append(note, style="bold red" if asked.status == "refused" else "yellow")
         self.query_one(f"#{step}-reason", Static).update(text)
 
     def action_mark(self, state: str) -> None:
@@ -991,11 +1159,26 @@ class CounterScreen(TagPanelHost, ClerkScreen):
             self.say(self.step, _("This item does not hold up lodging: nothing to override."))
             return
         table_ref = table
+        title = table.current.title_for(self.lang)
 
-        def done(draft: Draft | None) -> None:
+        def done(result) -> None:
+            from clerk.domain.approvals import Request
+
             table_ref.focus()
-            if draft is None:
+            if result is None:
                 return
+            if isinstance(result, Request):  # F9: the supervisor's desk was asked
+                self.say(
+                    self.step,
+                    _(
+                        "Asked the supervisor's desk about {item}; you can go on with the "
+                        "other items."
+                    ).format(item=title),
+                    error=False,
+                )
+                self._refresh_desk()
+                return
+            draft = result
             self._marked(draft, table_ref, table_ref.current.code if table_ref.current else "")
             self.say(self.step, _("Override approved and recorded."), error=False)
 
@@ -1029,25 +1212,32 @@ class CounterScreen(TagPanelHost, ClerkScreen):
 
     # -- review and lodging ----------------------------------------------------------------------
     def _enter_review(self) -> None:
-        from clerk.domain.intake import review
-
         self.query_one("#step-review").focus()
         if self.lodged is not None or self.draft is None:
             return
         self.query_one("#review-body", Static).update("")
         self.run(
-            "review", review, self.clerk.ctx, self.clerk.actor, self.draft.id, done=self._reviewed
+            "review",
+            review_and_desk,
+            self.clerk.ctx,
+            self.clerk.actor,
+            self.draft.id,
+            done=self._reviewed,
         )
 
-    def _reviewed(self, shown: Review) -> None:
+    def _reviewed(self, answer: tuple[Review, dict[str, Asked]]) -> None:
+        shown, self.desk = answer
         self.review_data = shown
         self.draft = shown.draft
         self._show_bars()
         self.query_one("#review-body", Static).update(self._review_table(shown))
         blockers = shown.draft.blockers
         if blockers:
-            self.say("review", _("{n} document(s) still block lodging: Esc goes back to them.")
-                     .format(n=len(blockers)))  # fmt: skip
+            message = _("{n} document(s) still block lodging: Esc goes back to them.").format(
+                n=len(blockers)
+            )
+            notes = self._desk_notes(blockers)
+            self.say("review", f"{message}\n{notes}" if notes else message)
 
     def _review_table(self, shown: Review) -> Table:
         """Label, text and amount columns: applicant, case, checklist, fees, collection."""
@@ -1101,8 +1291,15 @@ class CounterScreen(TagPanelHost, ClerkScreen):
 
         if self.draft is None or self.lodged is not None:
             return
+        blockers = self.draft.blockers
+
+        def refused(message: str) -> None:  # with what the supervisor's desk said, if anything
+            notes = self._desk_notes(blockers)
+            if notes:
+                self.say("review", f"{message}\n{notes}")
+
         self.run("review", lodge, self.clerk.ctx, self.clerk.actor, self.draft.id,
-                 done=self._lodged)  # fmt: skip
+                 done=self._lodged, or_else=refused)  # fmt: skip
 
     def _lodged(self, lodged: Lodged) -> None:
         self.lodged = lodged

@@ -14,9 +14,10 @@ from sqlmodel import select
 from textual.widgets import Static
 
 from clerk.app import ClerkApp
-from clerk.domain import cashier
+from clerk.domain import approvals, cashier
+from clerk.domain.auth import Actor
 from clerk.domain.clock import set_clock
-from clerk.domain.models import Approval, DrawerSession, Receipt, Tender
+from clerk.domain.models import Approval, DrawerSession, Payment, Receipt, Tender, User
 from clerk.screens.cashier import CashierScreen, ExemptionModal, ReverseModal
 from clerk.screens.drawer import AcknowledgeModal, DrawerScreen
 from tests.conftest import make_ctx
@@ -214,6 +215,53 @@ async def test_void_needs_the_supervisors_password(office):
         assert isinstance(app.screen, CashierScreen)
         assert _receipt(office, "012611230003").status == "void"
         assert f"Receipt {number} is now void." in text(app, "#pay-message")
+
+
+async def test_void_asked_of_the_supervisors_desk(office):
+    app = ClerkApp(office, demo=True, counter=1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(app, pilot)
+        await open_payment(app, pilot, "012611230003")
+        await pilot.press("1", "enter")
+        await settle(app, pilot)
+        receipt = _receipt(office, "012611230003")
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReverseModal)
+        assert "F9" in text(app, "#sup-hint")
+        await pilot.press("f9")  # the first reason (a void); no supervisor here
+        await settle(app, pilot)
+        assert isinstance(app.screen, CashierScreen), text(app, "#sup-message")
+        assert f"Asked the desk to void receipt {receipt.number}" in text(app, "#pay-message")
+        assert _receipt(office, "012611230003").status == "valid"  # until the desk approves
+        await pilot.press("v")
+        await settle(app, pilot)
+        await pilot.press("f9")  # asked twice
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReverseModal)
+        assert "already asked about this receipt" in text(app, "#sup-message")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        clerk = app.actor
+    with office.db.read() as s:
+        user = s.exec(select(User).where(User.username == SUPERVISOR[0])).one()
+    sup = Actor(user.id, user.username, user.role, user.full_name, terminal="desk")
+    waiting = [r for r in approvals.inbox(office, sup) if r.kind in ("void", "refund")]
+    assert [(r.kind, r.subject, r.requested_by) for r in waiting] == [
+        ("void", receipt.number, clerk.username)
+    ]
+    approvals.approve(office, sup, waiting[0].id)
+    assert _receipt(office, "012611230003").status == "void"
+    with office.db.read() as s:
+        reversal = s.exec(
+            select(Payment).where(Payment.receipt_id == receipt.id, Payment.kind == "reversal")
+        ).one()
+        drawer = s.get(DrawerSession, reversal.drawer_session_id)
+    assert (drawer.user_id, reversal.total_avos, reversal.approval_id) == (
+        clerk.user_id,
+        -receipt.total_avos,
+        waiting[0].id,
+    )
 
 
 async def test_drawer_blind_count_variance_and_close(office, tmp_path):

@@ -1,6 +1,7 @@
 """The counter flow through Pilot, by keyboard alone: every case to lodging, a minor, a widowed
 applicant offering a brief report of death, a loss after three surcharges, a supervisor's
-override, a draft resumed after the app died, and the keystrokes of a standard renewal.
+override (at the counter, or asked of the supervisor's desk), a draft resumed after the app died,
+and the keystrokes of a standard renewal.
 
 The clock is frozen on Friday 20 November 2026, 11:15 in Macao; the demo office is seeded, and
 `add_person` adds applicants whose card history each test needs.
@@ -18,6 +19,8 @@ from sqlmodel import func, select
 from textual.worker import WorkerState
 
 from clerk.app import ClerkApp
+from clerk.domain import approvals
+from clerk.domain.auth import Actor
 from clerk.domain.clock import set_clock
 from clerk.domain.models import (
     Applicant,
@@ -26,8 +29,9 @@ from clerk.domain.models import (
     ChecklistEntry,
     IssuedCard,
     NonPresentation,
+    User,
 )
-from clerk.screens.counter import CounterScreen
+from clerk.screens.counter import CounterScreen, OverrideModal
 from tests.conftest import make_ctx
 from tests.functional.shell import login, text_of
 
@@ -391,6 +395,136 @@ async def test_a_supervisor_overrides_a_missing_approval_at_the_counter(office):
         "checklist-override",
         "approval seen in the register",
     )
+
+
+# --- asking the supervisor's desk instead --------------------------------------------------------
+
+
+def desk_supervisor(ctx) -> Actor:
+    """The supervisor at their desk (the approvals inbox)."""
+    with ctx.db.read() as s:
+        user = s.exec(select(User).where(User.username == "sup")).one()
+    return Actor(user.id, user.username, user.role, user.full_name, terminal="desk")
+
+
+async def at_the_missing_approval(app, keys: Keys) -> CounterScreen:
+    """A data change: the former card seen, the approval of the alteration (it blocks lodging)
+    missing, the cursor back on it."""
+    await identify(keys, "1999888(7)")
+    await keys.press("4", "enter")
+    counter = screen(app)
+    await keys.press("o", "m", "up")
+    assert counter.query_one("#checklist-items").current.code == "alteration-approval"
+    return counter
+
+
+def state_shown(counter: CounterScreen, code: str) -> str:
+    """The State cell of one item of the checklist, as shown."""
+    return str(counter.query_one("#checklist-items").get_cell(code, "state"))
+
+
+async def ask_the_desk(app, keys: Keys, reason: str) -> None:
+    """V, then only the reason (two fields down: no supervisor here) and F9."""
+    await keys.press("v")
+    assert isinstance(app.screen, OverrideModal)
+    await keys.press("tab", "tab")
+    await keys.type(reason)
+    await keys.press("f9")
+
+
+async def test_the_clerk_asks_the_desk_and_lodges_once_it_approves(office):
+    add_person(office, "1999888(7)", "", "COSTA, RUI", date(1966, 9, 9))
+    sup = desk_supervisor(office)
+    async with at_the_counter(office) as (app, keys):
+        counter = await at_the_missing_approval(app, keys)
+        await keys.press("v")
+        assert "F9" in text_of(app, "#override-hint")
+        await keys.press("escape")
+        await ask_the_desk(app, keys, "approval letter comes by fax")
+        assert isinstance(app.screen, CounterScreen), text_of(app, "#override-message")
+        message = text_of(app, "#checklist-message")
+        assert "Asked the supervisor's desk about" in message
+        assert "go on with the other items" in message
+        assert "desk: waiting" in state_shown(counter, "alteration-approval")
+        assert "waiting for the decision" in shown(app, "#checklist-reason")
+        waiting = approvals.inbox(office, sup)
+        assert [(r.kind, r.detail, r.reason, r.requested_by) for r in waiting] == [
+            ("checklist-override", "alteration-approval", "approval letter comes by fax", "ana")
+        ]
+        await keys.press("down", "o", "enter")  # the photo meanwhile; on to the review
+        assert counter.step == "review"
+        assert "waiting for the decision" in text_of(app, "#review-message")
+        approvals.approve(office, sup, waiting[0].id)  # at the supervisor's desk
+        await keys.press("escape")  # back to the checklist: it is shown as it stands now
+        assert counter.step == "checklist"
+        assert "overridden" in state_shown(counter, "alteration-approval")
+        assert "desk" not in shown(app, "#checklist-reason")
+        await keys.press("enter", "enter")  # on; lodge
+        assert counter.lodged is not None, text_of(app, "#review-message")
+        app_id = counter.draft.id
+    with office.db.read() as s:
+        approval = s.exec(select(Approval)).one()
+        entry = s.exec(
+            select(ChecklistEntry).where(
+                ChecklistEntry.application_id == app_id,
+                ChecklistEntry.code == "alteration-approval",
+            )
+        ).one()
+    assert (approval.status, approval.decided_by, approval.reason) == (
+        "approved",
+        sup.user_id,
+        "approval letter comes by fax",
+    )
+    assert (entry.state, entry.approval_id) == ("overridden", approval.id)
+    assert application(office, app_id).status == "lodged"
+
+
+async def test_a_refusal_at_the_desk_keeps_lodging_blocked(office):
+    add_person(office, "1999888(7)", "", "COSTA, RUI", date(1966, 9, 9))
+    sup = desk_supervisor(office)
+    async with at_the_counter(office) as (app, keys):
+        counter = await at_the_missing_approval(app, keys)
+        await ask_the_desk(app, keys, "approval letter comes by fax")
+        assert isinstance(app.screen, CounterScreen), text_of(app, "#override-message")
+        await ask_the_desk(app, keys, "asked again")  # the desk was asked already
+        assert isinstance(app.screen, OverrideModal)
+        assert "already asked about this item" in text_of(app, "#override-message")
+        await keys.press("escape")
+        (request,) = approvals.inbox(office, sup)
+        approvals.refuse(office, sup, request.id, "no such letter in the register")
+        await keys.press("down", "o", "enter")  # the photo; on to the review
+        assert counter.step == "review"
+        refusal = "The supervisor's desk refused (sup): no such letter in the register"
+        assert refusal in text_of(app, "#review-message")
+        await keys.press("enter")  # lodge: still blocked, the refusal shown
+        assert counter.lodged is None
+        assert "Cannot lodge yet" in text_of(app, "#review-message")
+        assert refusal in text_of(app, "#review-message")
+        await keys.press("escape")
+        assert "desk: refused" in state_shown(counter, "alteration-approval")
+        app_id = counter.draft.id
+    with office.db.read() as s:
+        statuses = s.exec(select(Approval.status)).all()
+    assert statuses == ["refused"]
+    assert application(office, app_id).status == "draft"
+
+
+async def test_asking_the_desk_without_a_reason_asks_nothing(office):
+    add_person(office, "1999888(7)", "", "COSTA, RUI", date(1966, 9, 9))
+    async with at_the_counter(office) as (app, keys):
+        counter = await at_the_missing_approval(app, keys)
+        await keys.press("v", "f9")  # nothing typed
+        assert isinstance(app.screen, OverrideModal)
+        assert "Type the reason" in text_of(app, "#override-message")
+        assert app.focused is app.screen.query_one("#override-reason")
+        await keys.type("  ")
+        await keys.press("f9")  # blanks are no reason either
+        assert isinstance(app.screen, OverrideModal)
+        assert "Type the reason" in text_of(app, "#override-message")
+        await keys.press("escape")
+        assert "missing" in state_shown(counter, "alteration-approval")
+    with office.db.read() as s:
+        assert s.exec(select(func.count()).select_from(Approval)).one() == 0
 
 
 # --- bad input at the field ---------------------------------------------------------------------
