@@ -6,8 +6,10 @@
 
 A fresh database gets the demo office (`clerk demo --seed-only`), `--history N` historical
 applications with their tags, payments and audit events (`clerk demo --scale N`), and 2,000 tags
-issued today. Then `clerk` runs in a pseudo-terminal (120×40, TERM=xterm-256color) whose output
-feeds a pyte screen; the clerk logs in and opens the counter screen (F4).
+issued today, all but the last `--waiting` (default 40) already called and finished at the other
+counters, as by mid-afternoon (`--waiting 2000`: a queue of all of them). Then `clerk` runs in
+a pseudo-terminal (120×40, TERM=xterm-256color) whose output feeds a pyte screen; the clerk
+logs in and opens the counter screen (F4).
 
 - Keystrokes: digits and backspaces typed into the applicant field of the Identify step, one at
   a time at a fast typist's pace (60–150 ms apart); each is timed from the write to the pty
@@ -282,7 +284,9 @@ def _other_clerk(url: str, counter: int, stop, pace: float = 0.0) -> None:
 # --- set-up -------------------------------------------------------------------------------------
 
 
-def prepare(url: str, env: dict[str, str], history: int, tags: int, seed: bool = True) -> list[str]:
+def prepare(
+    url: str, env: dict[str, str], history: int, tags: int, waiting: int, seed: bool = True
+) -> list[str]:
     run = {"env": env, "cwd": ROOT, "check": True, "capture_output": True}
     if seed:
         subprocess.run([PY, "-m", "clerk", "--db", url, "demo", "--seed-only"], **run)
@@ -302,6 +306,11 @@ def prepare(url: str, env: dict[str, str], history: int, tags: int, seed: bool =
     ctx = Context(db_url=url)
     for i in range(tags):
         queue.issue_tag(ctx, SYSTEM, "AAABCP"[i % 6])
+    served = [row.tag for row in queue.list_tags(ctx) if row.status == "waiting"]
+    for n, code in enumerate(served[: max(0, len(served) - waiting)]):
+        counter = 2 + n % 5  # the demo office has counters 1-6
+        queue.call_tag(ctx, SYSTEM, counter, code)
+        queue.finish(ctx, SYSTEM, code, counter)
     with ctx.db.read() as s:
         ids = list(s.exec(select(Applicant.id_number).limit(200)).all())
     ctx.close()
@@ -321,6 +330,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history", type=int, default=0, help="historical applications")
     parser.add_argument("--tags", type=int, default=2000, help="tags issued today")
+    parser.add_argument(
+        "--waiting", type=int, default=40, help="of those, still waiting (the rest finished)"
+    )
     parser.add_argument("--keys", type=int, default=300)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--others", type=int, default=8, help="other clerk processes")
@@ -346,7 +358,7 @@ def main() -> int:
     os.environ.update({k: env[k] for k in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME")})
     os.environ["CLERK_AUDIT_KEY"] = env["CLERK_AUDIT_KEY"]
     url = args.db or f"sqlite:///{tmp / 'office.db'}"
-    ids = prepare(url, env, args.history, args.tags, seed=not args.db)
+    ids = prepare(url, env, args.history, args.tags, args.waiting, seed=not args.db)
     rng = random.Random(7)
     term = Terminal([PY, "-m", "clerk", "--db", url, "--counter", "1"], env)
     try:

@@ -445,11 +445,40 @@ def test_wait_estimate_uses_todays_measured_service_times(office, clock):
         queue.finish(ctx, SYSTEM, queue.current_tag(ctx, 1).code, 1)
     for _ in range(5):
         queue.issue_tag(ctx, SYSTEM, "A")
+    queue._DURATIONS.clear()  # measured again (every DURATIONS_SECONDS: see the next test)
     a = {w.code: w for w in queue.wait_estimates(ctx)}["A"]
     assert (a.waiting, a.counters, a.seconds_per_tag, a.measured) == (5, 3, 360, 3)
     assert a.wait_minutes() == 10  # 5 people × 6 min / 3 counters
     assert a.wait_minutes(ahead=1) == 2
     assert [w.code for w in queue.wait_estimates(ctx, counter=1)] == ["P", "A", "B", "C"]
+
+
+def test_measured_service_times_are_read_again_after_a_while(office, clock, monkeypatch):
+    """The service-time part of the estimate is kept for `DURATIONS_SECONDS` in a process (the
+    waiting count is always read afresh)."""
+    ctx = office
+    ticks = [1000.0]
+    monkeypatch.setattr(queue, "monotonic", lambda: ticks[0])
+
+    def serve(minutes: int) -> None:
+        queue.issue_tag(ctx, SYSTEM, "A")
+        queue.call_next(ctx, SYSTEM, 1)
+        queue.start_serving(ctx, SYSTEM, queue.current_tag(ctx, 1).code, 1)
+        clock.advance(minutes=minutes)
+        queue.finish(ctx, SYSTEM, queue.current_tag(ctx, 1).code, 1)
+
+    def a_now() -> tuple[int, int, int]:
+        a = {w.code: w for w in queue.wait_estimates(ctx)}["A"]
+        return a.seconds_per_tag // 60, a.measured, a.waiting
+
+    serve(4)
+    assert a_now() == (4, 1, 0)
+    serve(10)
+    queue.issue_tag(ctx, SYSTEM, "A")
+    ticks[0] += queue.DURATIONS_SECONDS - 1
+    assert a_now() == (4, 1, 1)  # the measure of a moment ago; the new tag counted at once
+    ticks[0] += 2
+    assert a_now() == (7, 2, 1)
 
 
 def test_counter_services_need_a_supervisor(office):
