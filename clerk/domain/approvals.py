@@ -242,6 +242,7 @@ def _listing():
             clerk.c.username,
             requester.c.username,
             decider.c.username,
+            _AP.subject_id,
         )
         .select_from(Approval.__table__)
         .outerjoin(
@@ -264,11 +265,12 @@ def _listing():
 def _request_of(row, tz: str) -> Request:
     (rid, kind, status, subject_type, detail, reason, requested_at, decided_at, app_number,
      receipt_number, receipt_total, drawer_day, variance, drawer_clerk, requester,
-     decider) = row  # fmt: skip
+     decider, subject_id) = row  # fmt: skip
     data = json.loads(detail or "{}")
     amount: int | None = None
     if subject_type == "application":
-        subject = app_number or ""
+        # a checklist override is asked before lodging: the draft has no number yet
+        subject = app_number or _("draft {id}").format(id=subject_id)
         what = data.get("exemption") or data.get("code") or ""
     elif subject_type == "receipt":
         subject, amount = receipt_number or "", receipt_total
@@ -277,7 +279,7 @@ def _request_of(row, tz: str) -> Request:
         subject = f"{drawer_clerk or '?'} {drawer_day.isoformat() if drawer_day else ''}".strip()
         amount, what = variance, ""
     else:
-        subject, what = f"{subject_type} {row[3]}", ""
+        subject, what = f"{subject_type} {subject_id}", ""
     return Request(
         rid,
         kind,

@@ -273,6 +273,7 @@ def test_an_override_asked_of_the_desk(ctx, clock):
         "former-card",
         "left at home",
     )
+    assert request.subject == f"draft {draft.id}"  # no application number before lodging
     with pytest.raises(Refused, match="already asked"):
         approvals.request_override(ctx, o.ana, draft.id, "former-card", "again")
     approvals.approve(ctx, sup, request.id)
