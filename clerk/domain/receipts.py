@@ -79,8 +79,11 @@ def check_receipt_number(code: str) -> ReceiptNumber:
     return ReceiptNumber(digits, digits[:2], day, sequence)
 
 
-def looks_like_receipt_number(code: str) -> bool:
+def looks_like_receipt_number(code: str, *, misread: bool = False) -> bool:
     """True when `code` has the shape of a receipt number (14 digits), valid or not: a scanner
-    router can send it to the receipt check and show that check's message."""
+    router can send it to the receipt check and show that check's message. With `misread`, a
+    digit or two more or fewer count too (a scanner burst that dropped or doubled a digit is a
+    misread receipt, refused by the check, not digits to type into a field)."""
     digits = normalise(code)
-    return len(digits) == LENGTH and digits.isascii() and digits.isdigit()
+    slack = 2 if misread else 0
+    return abs(len(digits) - LENGTH) <= slack and digits.isascii() and digits.isdigit()

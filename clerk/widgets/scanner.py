@@ -8,10 +8,11 @@ key to `ScannerRouter.on_key` before Textual dispatches it (`ClerkApp.on_event`)
   focused Input's text and selection are noted first so that they can be put back.
 - A digit that follows a digit within `[collection] scanner_gap_ms` is held back.
 - Enter within the gap, when the burst (first digit + held ones) has the shape of a receipt number
-  (`looks_like_receipt_number`: 14 digits after NFKC): the Input gets its text back, Enter is
-  swallowed and the code goes to the screen's `route_scan(code)` (by default the collection view
-  opens; see `clerk.screens.base.ClerkScreen`). The check digits are verified there, before any
-  lookup.
+  (`looks_like_receipt_number`: 14 digits after NFKC, or 12–16: a scan that dropped or doubled a
+  digit): the Input gets its text back, Enter is swallowed and the code goes to the screen's
+  `route_scan(code)` (by default the collection view opens; see `clerk.screens.base.ClerkScreen`).
+  The length and the check digits are verified there, before any lookup: a misread is refused
+  with the check's message.
 - Anything else (another key, Enter on a code of another shape, or no key for twice the gap) lets
   the held keys through first, in their order, then the key itself: typing is never lost or
   reordered, and a person's keys (slower than the gap) are never held at all.
@@ -94,7 +95,7 @@ class ScannerRouter:
             return released + [event]
         if event.key in ENTER_KEYS and fast and self.held:
             code = self.first + "".join(k.character or "" for k in self.held)
-            if looks_like_receipt_number(code):
+            if looks_like_receipt_number(code, misread=True):
                 self._route(code)
                 return []
         released = self._release()

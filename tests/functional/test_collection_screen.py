@@ -318,6 +318,28 @@ async def test_not_ready_already_collected_bad_check_digit_and_unknown(office):
         assert f"There is no receipt {unknown}" in shown(app, "#col-message")
 
 
+async def test_a_scan_that_dropped_a_digit_is_refused_as_a_misread(office):
+    """A scanner's burst one digit short of a receipt number is not typed into the ID number
+    field: the collection view says what is wrong with it, before any lookup."""
+    code = receipts(office, "ready")[0]
+    app = ClerkApp(office, demo=True, counter=5)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(app, pilot)
+        await pilot.press("f4", "ctrl+n")
+        await settle(app, pilot)
+        field = app.screen.query_one("#identify-input", Input)
+        before = audit_count(office)
+        await scan(app, pilot, code[:6] + code[7:])
+        assert isinstance(app.screen, CollectionScreen) and app.scanner.routed == 1
+        assert "Receipt not accepted" in shown(app, "#col-result")
+        assert "a receipt number has 14 digits" in shown(app, "#col-message")
+        assert "has 13" in shown(app, "#col-message")
+        assert audit_count(office) == before and status_of(office, code) == "ready"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CounterScreen) and field.value == ""
+
+
 async def test_the_new_card_is_read_and_checked(office, monkeypatch):
     from clerk.devices.card_profile import load_profile
     from clerk.devices.reader import VirtualReader

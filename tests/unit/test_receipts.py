@@ -47,6 +47,12 @@ def test_scanner_and_ime_input_is_normalised():
     spaced = f" {number[:2]} {number[2:8]}-{number[8:12]} {number[12:]}\n"
     assert check_receipt_number(spaced).number == number
     assert looks_like_receipt_number(full_width)
+    # a scanner's misread: a digit or two dropped or doubled still goes to the check
+    assert not looks_like_receipt_number(number[:13])
+    assert looks_like_receipt_number(number[:13], misread=True)
+    assert looks_like_receipt_number(number + "12", misread=True)
+    assert not looks_like_receipt_number(number[:11], misread=True)
+    assert not looks_like_receipt_number("52133770", misread=True)  # an ID card's number
 
 
 @pytest.mark.parametrize(
