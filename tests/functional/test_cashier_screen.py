@@ -195,17 +195,24 @@ async def test_exemption_refused_and_a_wrong_password(office):
         assert "MOP 90.00" in text(app, "#pay-lines")
 
 
+async def _void_dialog(app, pilot, office):
+    """Application 012611230003 paid in cash at counter 1, then V: the void/refund dialog is
+    open; its receipt."""
+    await login(app, pilot)
+    await open_payment(app, pilot, "012611230003")
+    await pilot.press("1", "enter")
+    await settle(app, pilot)
+    receipt = _receipt(office, "012611230003")
+    await pilot.press("v")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ReverseModal)
+    return receipt
+
+
 async def test_void_needs_the_supervisors_password(office):
     app = ClerkApp(office, demo=True, counter=1)
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(app, pilot)
-        await open_payment(app, pilot, "012611230003")
-        await pilot.press("1", "enter")
-        await settle(app, pilot)
-        number = _receipt(office, "012611230003").number
-        await pilot.press("v")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ReverseModal)
+        number = (await _void_dialog(app, pilot, office)).number
         await pilot.press("enter", *"sup", "enter", *"not-his", "enter", "enter")
         await settle(app, pilot)
         assert "wrong user name or password" in text(app, "#sup-message")
@@ -220,14 +227,7 @@ async def test_void_needs_the_supervisors_password(office):
 async def test_void_asked_of_the_supervisors_desk(office):
     app = ClerkApp(office, demo=True, counter=1)
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(app, pilot)
-        await open_payment(app, pilot, "012611230003")
-        await pilot.press("1", "enter")
-        await settle(app, pilot)
-        receipt = _receipt(office, "012611230003")
-        await pilot.press("v")
-        await settle(app, pilot)
-        assert isinstance(app.screen, ReverseModal)
+        receipt = await _void_dialog(app, pilot, office)
         assert "F9" in text(app, "#sup-hint")
         await pilot.press("f9")  # the first reason (a void); no supervisor here
         await settle(app, pilot)

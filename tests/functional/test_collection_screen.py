@@ -90,13 +90,19 @@ async def start(app, pilot, user: str = "ana", password: str = "clerk-ana-1"):
     assert isinstance(app.screen, HomeScreen)
 
 
+async def identify_field(app, pilot) -> Input:
+    """The counter flow's Identify step, without a tag: its ID number field has the focus."""
+    await pilot.press("f4", "ctrl+n")
+    await settle(app, pilot)
+    assert isinstance(app.screen, CounterScreen)
+    return app.screen.query_one("#identify-input", Input)
+
+
 async def scan_to_desk(app, pilot, code: str, *, at_counter: bool = False) -> CollectionScreen:
     """A scanner's burst on home (no field has the focus) or on the counter screen (its ID number
     field has the focus) opens the collection view of `code`."""
     if at_counter:
-        await pilot.press("f4", "ctrl+n")
-        await settle(app, pilot)
-        assert isinstance(app.screen, CounterScreen)
+        await identify_field(app, pilot)
     else:
         assert isinstance(app.screen, HomeScreen)
     routed = app.scanner.routed
@@ -168,9 +174,7 @@ async def test_typing_by_hand_and_other_bursts_are_not_taken(office):
     app = ClerkApp(office, demo=True, counter=5)
     async with app.run_test(size=(100, 30)) as pilot:
         await start(app, pilot)
-        await pilot.press("f4", "ctrl+n")
-        await settle(app, pilot)
-        field = app.screen.query_one("#identify-input", Input)
+        field = await identify_field(app, pilot)
         await keys_at(app, pilot, code, PERSON_GAP, enter=False)  # a person: every key lands
         assert field.value == code
         field.value = ""
@@ -325,9 +329,7 @@ async def test_a_scan_that_dropped_a_digit_is_refused_as_a_misread(office):
     app = ClerkApp(office, demo=True, counter=5)
     async with app.run_test(size=(100, 30)) as pilot:
         await start(app, pilot)
-        await pilot.press("f4", "ctrl+n")
-        await settle(app, pilot)
-        field = app.screen.query_one("#identify-input", Input)
+        field = await identify_field(app, pilot)
         before = audit_count(office)
         await scan(app, pilot, code[:6] + code[7:])
         assert isinstance(app.screen, CollectionScreen) and app.scanner.routed == 1
